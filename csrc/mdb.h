@@ -1,0 +1,315 @@
+/* mdb.h — the engine worker's shared contract: values, the keyspace, clients,
+ * replies, effects and the command table.
+ *
+ * Layering (each file knows only the layers above it in this list):
+ *   sds, dict, resp_parser, util      — plain data structures, no I/O
+ *   object.c, db.c, effects.c         — values, keyspace, expiry, digest
+ *   reply.c                           — encoding replies into a client's buffer
+ *   t_*.c, cmd_*.c                    — one file per data type / command group;
+ *                                       never touch a socket
+ *   commands.c (+ commands.def)       — command table, lookup, dispatch
+ *   ae.c, networking.c, server.c      — event loop, sockets, cron; never know a
+ *                                       data type
+ *
+ * An `engine` is one keyspace with its clock, effect stream and stats. The
+ * network server owns one engine; tests and the replay path create more in
+ * the same process, so command code reaches state only through c->eng.
+ */
+#ifndef MDB_H
+#define MDB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include "sds.h"
+#include "dict.h"
+#include "resp_parser.h"
+
+#define MDB_VERSION "0.1.0"
+#define MDB_REDIS_COMPAT_VERSION "7.0.0"   /* what INFO/HELLO report as redis_version */
+
+/* ------------------------------------------------------------------ values */
+
+enum obj_type { OBJ_STRING = 0, OBJ_LIST = 1, OBJ_SET = 2, OBJ_ZSET = 3, OBJ_HASH = 4 };
+
+enum obj_encoding {
+    ENC_RAW = 0,        /* string: ptr is an sds */
+    ENC_INT = 1,        /* string: the integer is stored in ptr itself */
+    ENC_EMBSTR = 2,     /* string: sds allocated in the same block as the mobj */
+    ENC_QUICKLIST = 3,  /* list: chunked deque (quicklist.c) */
+    ENC_LISTPACK = 4,   /* small hash/set/zset/list: packed array (listpack.c) */
+    ENC_HT = 5,         /* hash/set: dict of sds -> sds (hash) or sds -> NULL (set) */
+    ENC_INTSET = 6,     /* set of integers: sorted int array */
+    ENC_SKIPLIST = 7,   /* zset: skiplist ordered by (score, member) + dict member->score */
+};
+
+/* Every value in the keyspace. 16 bytes, like a Redis robj. */
+typedef struct mobj {
+    unsigned type : 4;
+    unsigned encoding : 4;
+    unsigned lru : 24;      /* seconds clock (mod 2^24) of last access: OBJECT IDLETIME */
+    int32_t refcount;
+    void *ptr;
+} mobj;
+
+#define OBJ_EMBSTR_MAX 44     /* strings up to this length share the mobj allocation */
+
+mobj *obj_create_string(const char *p, size_t len);  /* INT if canonical integer, else EMBSTR/RAW */
+mobj *obj_create_string_raw(const char *p, size_t len); /* never INT (APPEND/SETRANGE targets) */
+mobj *obj_create_from_ll(long long v);
+mobj *obj_create_from_sds(sds s);                    /* takes ownership */
+void obj_decr_ref(mobj *o);                          /* frees at zero */
+void obj_incr_ref(mobj *o);
+mobj *obj_dup_string(const mobj *o);
+/* Byte view of a string object; for ENC_INT formats into buf (>= 32 bytes). */
+const char *obj_string_ptr(const mobj *o, char *buf, size_t *len);
+size_t obj_string_len(const mobj *o);
+/* Makes a string object's bytes writable in place (ENC_RAW, unshared). */
+sds obj_string_make_raw(mobj **o);
+int obj_get_ll(const mobj *o, long long *out);       /* 0 ok, -1 not an integer */
+const char *obj_type_name(int type);                 /* "string", "list", ... */
+const char *obj_encoding_name(int encoding);         /* "embstr", "int", "raw", ... */
+size_t obj_mem_usage(const mobj *o);
+void obj_free_value(mobj *o);                        /* dict val_free hook */
+
+/* --------------------------------------------------------------- the engine */
+
+typedef struct engine_stats {
+    long long numcommands;
+    long long numconnections;
+    long long rejected_conn;
+    long long expiredkeys;
+    long long evictedkeys;
+    long long keyspace_hits;
+    long long keyspace_misses;
+    long long net_input_bytes;
+    long long net_output_bytes;
+    long long total_error_replies;
+} engine_stats;
+
+/* Receives one finished effect record (zero or more RESP-encoded commands
+ * that, applied in order to the keyspace before the command, produce the
+ * keyspace after it). Called once per command that changed anything. */
+typedef void effect_sink_fn(void *ctx, uint64_t seq, const char *rec, size_t len);
+
+typedef struct engine {
+    dict *keys;                 /* sds -> mobj* (owns keys and values) */
+    dict *expires;              /* same sds pointer as in keys -> s64 unix ms */
+    long long fixed_now_ms;     /* nonzero: the clock is frozen here (tests, replay) */
+    long long now_ms;           /* cached clock for the command being executed */
+    int expire_enabled;         /* 0 on replicas: keys expire only through logged DELs */
+    int replaying;              /* executing effects: no expiry checks, no effects emitted */
+    sds effect_buf;             /* effects of the command being executed */
+    uint64_t effect_seq;        /* records emitted so far */
+    effect_sink_fn *effect_sink;
+    void *effect_ctx;
+    long long dirty;            /* writes since start (INFO rdb_changes_since_last_save) */
+    engine_stats stats;
+    unsigned long expire_cursor;/* active-expire scan position */
+} engine;
+
+engine *engine_create(void);
+void engine_free(engine *e);
+long long engine_now_ms(engine *e);      /* fixed_now_ms or the real clock */
+void engine_update_clock(engine *e);     /* refreshes now_ms; once per command */
+/* Active expiry: samples keys with a TTL, deletes expired ones (logging a DEL
+ * effect each), stops after time_budget_us. Returns keys expired. */
+long long engine_active_expire(engine *e, long long time_budget_us);
+/* Order-independent digest of the whole keyspace (types, values, TTLs):
+ * 20 bytes, zero when empty, like DEBUG DIGEST. */
+void engine_digest(engine *e, unsigned char out[20]);
+/* Applies one effect record (as given to the sink). Returns 0, or -1 with a
+ * message in *err (static storage) on a malformed or failing record. */
+int engine_apply_record(engine *e, const char *rec, size_t len, const char **err);
+
+/* --------------------------------------------------------------- keyspace */
+
+struct client;
+mobj *db_lookup_read(struct client *c, const char *key, size_t len);   /* lazy-expires, counts hits */
+mobj *db_lookup_write(struct client *c, const char *key, size_t len);  /* lazy-expires */
+mobj *db_lookup_nostats(engine *e, const char *key, size_t len);       /* no expiry, no stats */
+/* Stores val under key (replacing any value). keep_ttl: leave an existing
+ * expire in place; otherwise any expire is removed. Takes a reference. */
+void db_set(engine *e, const char *key, size_t len, mobj *val, int keep_ttl);
+void db_add(engine *e, const char *key, size_t len, mobj *val);       /* key must be absent */
+int db_delete(engine *e, const char *key, size_t len);                 /* 1 if it existed */
+void db_set_expire(engine *e, const char *key, size_t len, long long when_ms);
+long long db_get_expire(engine *e, const char *key, size_t len);       /* -1 if none */
+int db_remove_expire(engine *e, const char *key, size_t len);
+int db_key_is_expired(engine *e, const char *key, size_t len);
+long long db_flush(engine *e);                                         /* returns keys removed */
+size_t db_size(engine *e);
+/* Called whenever a key's value changes (WATCH invalidation hooks in here). */
+void db_signal_modified(engine *e, const char *key, size_t len);
+
+/* ---------------------------------------------------------------- clients */
+
+typedef struct marg { const char *ptr; size_t len; } marg;
+
+#define CLIENT_CLOSE_AFTER_REPLY (1 << 0)
+#define CLIENT_CLOSE_ASAP        (1 << 1)
+#define CLIENT_FAKE              (1 << 2)   /* no socket: tests, replay */
+#define CLIENT_REPLAY            (1 << 3)   /* applying effects from the log */
+#define CLIENT_NO_EVICT          (1 << 4)
+#define CLIENT_READONLY_MODE     (1 << 5)   /* READONLY (cluster-style clients) */
+
+struct mcommand;
+
+typedef struct client {
+    uint64_t id;
+    int fd;                     /* -1 for fake clients */
+    int flags;
+    int resp;                   /* protocol: 2 or 3 */
+    engine *eng;
+    sds name;                   /* CLIENT SETNAME, NULL if unset */
+    char addr[64];              /* "ip:port" of the peer */
+    char laddr[64];
+    long long ctime_ms;
+    long long last_interaction_ms;
+
+    /* input: bytes [qb_pos, qb_len) of querybuf are unparsed */
+    char *querybuf;
+    size_t qb_len, qb_cap, qb_pos, qb_peak;
+    resp_parser parser;
+
+    /* the command being executed: args point into querybuf */
+    int argc;
+    marg *argv;
+    const struct mcommand *cmd, *lastcmd;
+
+    /* output: bytes [reply_sent, reply_released) may go to the socket now;
+     * [reply_released, reply_len) are parked until the durable path releases
+     * them (with --durability none they are released after every command). */
+    char *reply;
+    size_t reply_len, reply_cap, reply_sent, reply_released;
+    size_t reply_peak;
+    long long reply_total_bytes;
+
+    struct client *next_pending_write, *prev_all, *next_all;
+    int pending_write;          /* on the server's pending-writes list */
+    int conn_events;            /* events registered with the loop */
+} client;
+
+client *client_create_fake(engine *e);   /* fd -1, RESP2 */
+void client_free_fake(client *c);
+
+/* ---------------------------------------------------------------- replies
+ * Every reply function appends to c->reply. RESP2/RESP3 differences are
+ * handled here and nowhere else. */
+
+void reply_raw(client *c, const char *p, size_t len);
+void reply_status(client *c, const char *s);              /* +s */
+void reply_ok(client *c);
+void reply_error(client *c, const char *s);               /* "-" + s; s starts with a code, e.g. "ERR ..." */
+void reply_error_fmt(client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void reply_bulk(client *c, const char *p, size_t len);
+void reply_bulk_cstr(client *c, const char *s);           /* NULL -> null */
+void reply_bulk_ll(client *c, long long v);
+void reply_bulk_obj(client *c, const mobj *o);            /* a string object */
+void reply_ll(client *c, long long v);                    /* :v */
+void reply_null(client *c);                               /* $-1 | _ */
+void reply_null_array(client *c);                         /* *-1 | _ */
+void reply_array_len(client *c, long len);
+void reply_map_len(client *c, long pairs);                /* %n | *2n */
+void reply_set_len(client *c, long len);                  /* ~n | *n */
+void reply_push_len(client *c, long len);                 /* >n | *n */
+void reply_double(client *c, double d);                   /* ,d | bulk, Redis formatting */
+void reply_bool(client *c, int v);                        /* #t/#f | :1/:0 */
+void reply_verbatim(client *c, const char *p, size_t len, const char *ext3); /* =len txt:... | bulk */
+void reply_bignum(client *c, const char *p, size_t len);  /* (n | bulk */
+/* Deferred aggregate length: reserve now, fill in when the count is known. */
+size_t reply_deferred_len(client *c);
+void reply_set_deferred_array_len(client *c, size_t handle, long len);
+void reply_set_deferred_map_len(client *c, size_t handle, long pairs);
+void reply_set_deferred_set_len(client *c, size_t handle, long len);
+
+/* Shared error strings, exactly as Redis writes them. */
+void reply_err_arity(client *c, const char *cmdname);    /* ERR wrong number of arguments for 'x' command */
+void reply_err_wrongtype(client *c);                      /* WRONGTYPE Operation against a key holding the wrong kind of value */
+void reply_err_syntax(client *c);                         /* ERR syntax error */
+void reply_err_not_integer(client *c);                    /* ERR value is not an integer or out of range */
+void reply_err_not_float(client *c);                      /* ERR value is not a valid float */
+void reply_err_overflow(client *c);                       /* ERR increment or decrement would overflow */
+
+/* ---------------------------------------------------------------- effects
+ * A write command calls effect_emit() for each deterministic effect it had
+ * (SET k v PXAT abs, DEL k, ...). The dispatcher wraps each top-level command
+ * (or a whole MULTI/EXEC) in effect_begin()/effect_end(); effect_end() hands
+ * a non-empty record to the engine's sink. Replaying clients never emit. */
+
+void effect_begin(engine *e);
+void effect_emit(engine *e, int argc, const marg *argv);
+void effect_emit_cstrs(engine *e, int argc, ...);         /* argc const char* args (text only) */
+void effect_emit_del(engine *e, const char *key, size_t len);
+void effect_end(engine *e);
+
+/* --------------------------------------------------------- command table */
+
+#define CMD_WRITE       (1 << 0)
+#define CMD_READONLY    (1 << 1)
+#define CMD_FAST        (1 << 2)
+#define CMD_ADMIN       (1 << 3)
+#define CMD_DENYOOM     (1 << 4)
+#define CMD_NOSCRIPT    (1 << 5)
+#define CMD_LOADING     (1 << 6)
+#define CMD_STALE       (1 << 7)
+#define CMD_PUBSUB      (1 << 8)
+#define CMD_NOAUTH      (1 << 9)
+#define CMD_KEYSPACE    (1 << 10)   /* reads the whole keyspace: waits for every earlier write */
+#define CMD_BLOCKING    (1 << 11)
+#define CMD_MOVABLEKEYS (1 << 12)
+#define CMD_RANDOM      (1 << 13)   /* nondeterministic output: effects, never the command, are logged */
+#define CMD_SKIP_SLOWLOG (1 << 14)
+#define CMD_NO_MULTI    (1 << 15)
+#define CMD_ALLOW_BUSY  (1 << 16)
+
+typedef void command_proc(client *c);
+
+typedef struct mcommand {
+    const char *name;           /* lower case */
+    command_proc *proc;
+    int arity;                  /* > 0 exact, < 0 at least -arity */
+    int flags;
+    int first_key, last_key, key_step;
+    const char *group;          /* "string", "keyspace", "server", "connection", ... */
+    const char *since;
+    const char *summary;
+    const char *complexity;
+} mcommand;
+
+extern const mcommand command_table[];
+extern const int command_count;
+
+void commands_init(void);
+const mcommand *command_lookup(const char *name, size_t len);  /* case-insensitive */
+/* Runs c->argv: lookup, arity, flags, effects bracket, proc. The reply
+ * (or error) is appended to c->reply. */
+void command_execute(client *c);
+/* Fills out[] with the indexes of key arguments of argv; returns count. */
+int command_get_keys(const mcommand *cmd, int argc, const marg *argv, int *out, int max);
+const char **command_flag_names(int flags, int *n);        /* for COMMAND INFO */
+
+/* One prototype per command, defined in the t_*.c / cmd_*.c files. */
+#define MDB_CMD(name, proc, arity, flags, fk, lk, ks, group, since, summary, complexity) \
+    void proc(client *c);
+#include "commands.def"
+#undef MDB_CMD
+
+/* ---------------------------------------------------------------- helpers (util.c) */
+
+long long mstime(void);
+long long ustime(void);
+long long monotonic_us(void);
+int string2ll(const char *s, size_t len, long long *out);   /* 1 ok: strict, like Redis */
+int string2ld(const char *s, size_t len, long double *out);  /* 1 ok: no spaces, no nan */
+int string2d(const char *s, size_t len, double *out);
+int ll2string(char *dst, size_t dstlen, long long v);        /* returns length */
+int d2string(char *buf, size_t len, double d);               /* Redis' %.17g rules, inf/-inf */
+int ld2string(char *buf, size_t len, long double v, int humanfriendly); /* INCRBYFLOAT output */
+int string_match_len(const char *pat, size_t patlen, const char *s, size_t slen, int nocase);
+int arg_equals(const marg *a, const char *lower_cstr);     /* case-insensitive compare */
+int arg_get_ll(client *c, const marg *a, long long *out, const char *err); /* replies err (or default) on failure; 0 ok */
+int arg_get_ld(client *c, const marg *a, long double *out, const char *err);
+int arg_get_d(client *c, const marg *a, double *out, const char *err);
+
+#endif

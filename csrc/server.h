@@ -1,0 +1,80 @@
+/* server.h — the network server around one engine: event loop, listening
+ * socket, client list, configuration, cron. Nothing here knows a data type.
+ */
+#ifndef MDB_SERVER_H
+#define MDB_SERVER_H
+
+#include "mdb.h"
+#include "ae.h"
+
+#define DURABILITY_NONE 0     /* cache mode: replies leave at once */
+#define DURABILITY_LOG  1     /* replies wait for the log's commit seq (durable path) */
+
+typedef struct server_config {
+    char bind[64];                  /* default "127.0.0.1" */
+    int port;                       /* default 6379 */
+    char dir[1024];
+    int durability;                 /* DURABILITY_* */
+    int maxclients;                 /* default 10000 */
+    int hz;                         /* cron frequency, default 10 */
+    long long proto_max_bulk_len;   /* 512 MB */
+    long long client_query_buffer_limit;  /* 1 GB */
+    long long maxmemory;            /* accepted, reported; 0 = no limit */
+    char maxmemory_policy[32];      /* "noeviction" */
+    int timeout;                    /* idle client timeout seconds, 0 = never */
+    int tcp_keepalive;              /* seconds, default 300 */
+    int tcp_backlog;                /* 511 */
+    int active_expire_effort;       /* 1..10, default 1 */
+    long long lazyfree_dummy;       /* placeholder for accepted lazyfree-* booleans */
+    char appendonly[4];             /* reported as "no": durability comes from the log */
+    char save[64];                  /* reported as "" */
+    int databases;                  /* 1: only db 0, as in cluster mode */
+    char requirepass[128];          /* empty = no AUTH needed */
+    char logfile[1024];
+    char loglevel[16];
+    char role_name[16];             /* "master" or "slave" */
+} server_config;
+
+typedef struct server_state {
+    server_config cfg;
+    engine *eng;
+    ae_loop *loop;
+    int listen_fd;
+    char run_id[41];
+    long long start_time_ms;
+    uint64_t next_client_id;
+    client *clients_head;           /* all connected clients (prev_all/next_all) */
+    long long connected_clients;
+    client *pending_writes;         /* clients with released, unsent output */
+    volatile int shutdown_asap;     /* set by SIGTERM/SIGINT */
+    long long cron_loops;
+    long long lastsave_unix;
+    long long stat_peak_memory;
+    long long stat_total_commands_us;
+} server_state;
+
+extern server_state server;
+
+void server_config_default(server_config *cfg);
+/* Runs until SIGTERM/SIGINT or SHUTDOWN. Returns 0 on clean exit, -1 with a
+ * message on stderr if the server could not start (port in use, ...). */
+int server_run(const server_config *cfg);
+
+/* networking.c */
+void client_free(client *c);
+void client_close_async(client *c);
+void client_mark_released(client *c);       /* reply_released = reply_len, schedule write */
+client *client_by_id(uint64_t id);
+sds client_info_string(sds s, client *c);   /* one CLIENT LIST line, no newline */
+
+/* config.c: CONFIG GET/SET over server.cfg. Returns 0 ok, -1 with *err set. */
+int config_set(const char *name, const char *value, size_t vlen, const char **err);
+/* Calls fn for every parameter whose name matches pattern (glob). */
+void config_get_matching(const char *pattern, size_t plen,
+                         void (*fn)(void *ctx, const char *name, const char *value), void *ctx);
+
+/* info.c: builds the INFO text for the given section ("default", "all", or one name). */
+sds info_generate(sds s, const char *section);
+size_t memory_used_bytes(void);             /* allocator's view, for INFO memory */
+
+#endif
