@@ -129,7 +129,8 @@ mobj *db_lookup_read(struct client *c, const char *key, size_t len);   /* lazy-e
 mobj *db_lookup_write(struct client *c, const char *key, size_t len);  /* lazy-expires */
 mobj *db_lookup_nostats(engine *e, const char *key, size_t len);       /* no expiry, no stats */
 /* Stores val under key (replacing any value). keep_ttl: leave an existing
- * expire in place; otherwise any expire is removed. Takes a reference. */
+ * expire in place; otherwise any expire is removed. Takes over the caller's
+ * reference to val (the caller must not release it); db_add likewise. */
 void db_set(engine *e, const char *key, size_t len, mobj *val, int keep_ttl);
 void db_add(engine *e, const char *key, size_t len, mobj *val);       /* key must be absent */
 int db_delete(engine *e, const char *key, size_t len);                 /* 1 if it existed */
