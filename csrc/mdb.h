@@ -106,6 +106,7 @@ typedef struct engine {
     long long dirty;            /* writes since start (INFO rdb_changes_since_last_save) */
     engine_stats stats;
     unsigned long expire_cursor;/* active-expire scan position */
+    int effect_depth;           /* open effect_begin() brackets: nested ones share one record */
 } engine;
 
 engine *engine_create(void);
@@ -121,6 +122,19 @@ void engine_digest(engine *e, unsigned char out[20]);
 /* Applies one effect record (as given to the sink). Returns 0, or -1 with a
  * message in *err (static storage) on a malformed or failing record. */
 int engine_apply_record(engine *e, const char *rec, size_t len, const char **err);
+
+/* Per-type hooks (engine.c). Strings are built in; each collection type
+ * registers how to deep-copy a value (COPY) and how to digest its content
+ * (DEBUG DIGEST, replay checks). A digest must depend on the content only,
+ * never on the encoding or iteration order: use digest_xor for unordered
+ * members and digest_mix for ordered ones. */
+typedef mobj *obj_dup_fn(const mobj *o);
+typedef void obj_digest_fn(const mobj *o, unsigned char out[20]);
+void engine_register_type_hooks(int type, obj_dup_fn *dup, obj_digest_fn *digest);
+mobj *engine_dup_value(const mobj *o);     /* deep copy; NULL if the type has no dup hook */
+void digest_sha1(const void *p, size_t len, unsigned char out[20]);
+void digest_xor(unsigned char acc[20], const void *p, size_t len);  /* acc ^= SHA1(p) */
+void digest_mix(unsigned char acc[20], const void *p, size_t len);  /* acc = SHA1(acc ^ SHA1(p)) */
 
 /* --------------------------------------------------------------- keyspace */
 
