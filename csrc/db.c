@@ -1,0 +1,157 @@
+/* db.c — the keyspace: lookups with lazy expiry, stores, deletes, TTLs.
+ *
+ * e->keys owns the key sds and one reference of each value; e->expires maps
+ * the very same sds pointers to absolute unix-ms deadlines. Because the
+ * expires dict borrows its keys, a key always leaves e->expires before it
+ * leaves e->keys.
+ *
+ * Expiry rules (Redis', adapted to the log):
+ *  - a key is expired when now_ms > deadline;
+ *  - while replaying log records nothing is expired: the log carries the DEL
+ *    the primary decided on, and replaying must reproduce it exactly;
+ *  - on a replica (!expire_enabled) an expired key reads as missing but is
+ *    kept until the primary's DEL arrives;
+ *  - otherwise the lookup deletes it and logs DEL into the current record.
+ */
+#include <assert.h>
+#include <string.h>
+#include "mdb.h"
+
+#define LRU_CLOCK_MASK ((1u << 24) - 1)
+
+static unsigned lru_clock(const engine *e) {
+    return (unsigned)((e->now_ms / 1000) & LRU_CLOCK_MASK);
+}
+
+/* WATCH invalidation will hook in here. key == NULL means "every key"
+ * (FLUSHDB). Called after the change. */
+void db_signal_modified(engine *e, const char *key, size_t len) {
+    (void)e; (void)key; (void)len;
+}
+
+mobj *db_lookup_nostats(engine *e, const char *key, size_t len) {
+    dict_entry *de = dict_find(e->keys, key, len);
+    return de ? (mobj *)de->v.val : NULL;
+}
+
+long long db_get_expire(engine *e, const char *key, size_t len) {
+    if (dict_size(e->expires) == 0) return -1;
+    dict_entry *de = dict_find(e->expires, key, len);
+    return de ? (long long)de->v.s64 : -1;
+}
+
+int db_key_is_expired(engine *e, const char *key, size_t len) {
+    long long when = db_get_expire(e, key, len);
+    return when >= 0 && e->now_ms > when;
+}
+
+static int replaying(const client *c) {
+    return c->eng->replaying || (c->flags & CLIENT_REPLAY);
+}
+
+/* Deletes an expired key as the primary does: the deletion is an effect. */
+static void expire_now(engine *e, const char *key, size_t len) {
+    int existed = db_delete(e, key, len);
+    assert(existed);
+    effect_emit_del(e, key, len);
+    e->stats.expiredkeys++;
+}
+
+mobj *db_lookup_read(client *c, const char *key, size_t len) {
+    engine *e = c->eng;
+    mobj *o = db_lookup_nostats(e, key, len);
+    if (o != NULL && !replaying(c) && db_key_is_expired(e, key, len)) {
+        if (e->expire_enabled) expire_now(e, key, len);
+        o = NULL;                      /* a replica hides it without deleting */
+    }
+    if (o == NULL) {
+        e->stats.keyspace_misses++;
+        return NULL;
+    }
+    e->stats.keyspace_hits++;
+    o->lru = lru_clock(e);
+    return o;
+}
+
+/* Writes on a replica only come from replay, so without expire_enabled the
+ * key is returned as is: a writer must see exactly what db_add would see. */
+mobj *db_lookup_write(client *c, const char *key, size_t len) {
+    engine *e = c->eng;
+    mobj *o = db_lookup_nostats(e, key, len);
+    if (o != NULL && !replaying(c) && e->expire_enabled && db_key_is_expired(e, key, len)) {
+        expire_now(e, key, len);
+        return NULL;
+    }
+    if (o != NULL) o->lru = lru_clock(e);
+    return o;
+}
+
+/* The keyspace takes over the caller's reference to val. */
+void db_add(engine *e, const char *key, size_t len, mobj *val) {
+    assert(val != NULL && val->refcount > 0);
+    dict_entry *existing = NULL;
+    sds k = sds_newlen(key, len);
+    dict_entry *de = dict_add_raw(e->keys, k, &existing);
+    assert(de != NULL && "db_add: key already present");
+    de->v.val = val;
+    val->lru = lru_clock(e);
+    db_signal_modified(e, key, len);
+}
+
+/* The keyspace takes over the caller's reference to val; the old value's
+ * reference is dropped. */
+void db_set(engine *e, const char *key, size_t len, mobj *val, int keep_ttl) {
+    assert(val != NULL && val->refcount > 0);
+    dict_entry *de = dict_find(e->keys, key, len);
+    if (de == NULL) {
+        db_add(e, key, len, val);
+        return;
+    }
+    if (!keep_ttl) db_remove_expire(e, key, len);
+    mobj *old = de->v.val;
+    de->v.val = val;
+    val->lru = lru_clock(e);
+    obj_decr_ref(old);
+    db_signal_modified(e, key, len);
+}
+
+int db_delete(engine *e, const char *key, size_t len) {
+    /* key may be the dict's own sds: unlink, notify, then free. */
+    if (dict_size(e->expires) > 0) dict_delete(e->expires, key, len);
+    dict_entry *de = dict_unlink(e->keys, key, len);
+    if (de == NULL) return 0;
+    db_signal_modified(e, key, len);
+    dict_free_unlinked(e->keys, de);
+    return 1;
+}
+
+/* The key must exist: the expires entry borrows its sds. */
+void db_set_expire(engine *e, const char *key, size_t len, long long when_ms) {
+    dict_entry *kde = dict_find(e->keys, key, len);
+    assert(kde != NULL && "db_set_expire: no such key");
+    dict_entry *existing = NULL;
+    dict_entry *de = dict_add_raw(e->expires, kde->key, &existing);
+    if (de == NULL) de = existing;
+    assert(de != NULL);
+    de->v.s64 = when_ms;
+    db_signal_modified(e, key, len);
+}
+
+int db_remove_expire(engine *e, const char *key, size_t len) {
+    if (dict_size(e->expires) == 0) return 0;
+    int removed = dict_delete(e->expires, key, len);
+    if (removed) db_signal_modified(e, key, len);
+    return removed;
+}
+
+long long db_flush(engine *e) {
+    long long n = (long long)dict_size(e->keys);
+    dict_empty(e->expires);            /* borrows the keys: goes first */
+    dict_empty(e->keys);
+    db_signal_modified(e, NULL, 0);
+    return n;
+}
+
+size_t db_size(engine *e) {
+    return dict_size(e->keys);
+}
