@@ -303,6 +303,9 @@ void command_execute(client *c);
 /* Fills out[] with the indexes of key arguments of argv; returns count. */
 int command_get_keys(const mcommand *cmd, int argc, const marg *argv, int *out, int max);
 const char **command_flag_names(int flags, int *n);        /* for COMMAND INFO */
+/* Rates over the last ~1.6 s of command-path samples (INFO stats). */
+void command_instantaneous(long long now_ms, double *ops_per_sec,
+                           double *input_kbps, double *output_kbps);
 
 /* One prototype per command, defined in the t_*.c / cmd_*.c files. */
 #define MDB_CMD(name, proc, arity, flags, fk, lk, ks, group, since, summary, complexity) \
