@@ -1,0 +1,562 @@
+/* commands.c — the command table, lookup, dispatch, and COMMAND.
+ *
+ * The table is data (commands.def); this file turns it into:
+ *   - command_table[], in definition order (COMMAND lists it in this order);
+ *   - a case-insensitive open-addressing index for command_lookup();
+ *   - command_execute(): the one door every command goes through (arity,
+ *     clock, effect bracket, stats);
+ *   - the COMMAND command, whose replies (INFO/DOCS/LIST/GETKEYS) are derived
+ *     from the same rows, so they cannot disagree with dispatch.
+ *
+ * Redis keeps ACL categories and key-spec flags as hand-written metadata; we
+ * derive them from the flags and group (see acl_categories()), which is close
+ * but not identical for a few commands. docs/commands.md lists the gaps.
+ */
+#include <assert.h>
+#include <ctype.h>
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mdb.h"
+
+/* ------------------------------------------------------------ the table */
+
+#undef MDB_CMD
+#define MDB_CMD(name, proc, arity, flags, fk, lk, ks, group, since, summary, complexity) \
+    { name, proc, arity, flags, fk, lk, ks, group, since, summary, complexity },
+const mcommand command_table[] = {
+#include "commands.def"
+};
+#undef MDB_CMD
+
+const int command_count = (int)(sizeof(command_table) / sizeof(command_table[0]));
+
+/* ------------------------------------------------------------ lookup index
+ *
+ * Open addressing, linear probing, load factor <= 1/2. Slots hold
+ * index+1 into command_table (0 = empty). Names are hashed lowercased with
+ * FNV-1a: the table is tiny and static, so a fancy hash buys nothing. */
+
+#define CMD_NAME_MAX 32           /* longer names cannot be commands */
+#define CMD_INDEX_SLOTS 1024      /* power of two, >= 2 * command_count */
+
+static uint16_t cmd_index[CMD_INDEX_SLOTS];
+static int cmd_index_ready;
+
+static uint32_t name_hash(const char *lower, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)lower[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+void commands_init(void)
+{
+    if (cmd_index_ready) return;
+    assert(command_count * 2 <= CMD_INDEX_SLOTS);
+    memset(cmd_index, 0, sizeof(cmd_index));
+    for (int i = 0; i < command_count; i++) {
+        const mcommand *cmd = &command_table[i];
+        size_t len = strlen(cmd->name);
+        assert(len > 0 && len <= CMD_NAME_MAX);
+        for (size_t k = 0; k < len; k++) assert(!isupper((unsigned char)cmd->name[k]));
+        assert(cmd->arity != 0 && cmd->proc != NULL);
+        uint32_t slot = name_hash(cmd->name, len) & (CMD_INDEX_SLOTS - 1);
+        for (int probes = 0; cmd_index[slot] != 0; probes++) {
+            assert(probes < CMD_INDEX_SLOTS);
+            const mcommand *other = &command_table[cmd_index[slot] - 1];
+            assert(strcmp(other->name, cmd->name) != 0);   /* duplicate row in commands.def */
+            slot = (slot + 1) & (CMD_INDEX_SLOTS - 1);
+        }
+        cmd_index[slot] = (uint16_t)(i + 1);
+    }
+    cmd_index_ready = 1;
+}
+
+const mcommand *command_lookup(const char *name, size_t len)
+{
+    if (len == 0 || len > CMD_NAME_MAX) return NULL;
+    if (!cmd_index_ready) commands_init();
+    char lower[CMD_NAME_MAX];
+    for (size_t i = 0; i < len; i++) lower[i] = (char)tolower((unsigned char)name[i]);
+    uint32_t slot = name_hash(lower, len) & (CMD_INDEX_SLOTS - 1);
+    /* Load factor <= 1/2 guarantees an empty slot; the bound is belt and braces. */
+    for (int probes = 0; probes < CMD_INDEX_SLOTS && cmd_index[slot] != 0; probes++) {
+        const mcommand *cmd = &command_table[cmd_index[slot] - 1];
+        if (strncmp(cmd->name, lower, len) == 0 && cmd->name[len] == '\0') return cmd;
+        slot = (slot + 1) & (CMD_INDEX_SLOTS - 1);
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------ instantaneous stats
+ *
+ * Every OPS_SAMPLE_MS (checked on the command path, one compare) we record
+ * the engine's counters in a small ring; INFO divides the difference between
+ * the newest sample and the oldest one still inside the window by the time
+ * between them, like Redis' instantaneous_ops_per_sec. */
+
+#define OPS_SAMPLES 16
+#define OPS_SAMPLE_MS 100
+#define OPS_WINDOW_MS (OPS_SAMPLES * OPS_SAMPLE_MS)
+
+typedef struct ops_sample {
+    long long t_ms, ncmds, in_bytes, out_bytes;
+} ops_sample;
+
+static ops_sample ops_ring[OPS_SAMPLES];
+static int ops_next_slot, ops_filled;
+static long long ops_next_ms;
+
+static void ops_take_sample(const engine *e, long long now_ms)
+{
+    /* The wall clock stepped back (or a test froze it in the past): older
+     * samples would give negative intervals, so start over. */
+    if (now_ms < ops_next_ms - OPS_SAMPLE_MS) ops_filled = 0;
+    ops_sample *s = &ops_ring[ops_next_slot];
+    s->t_ms = now_ms;
+    s->ncmds = e->stats.numcommands;
+    s->in_bytes = e->stats.net_input_bytes;
+    s->out_bytes = e->stats.net_output_bytes;
+    ops_next_slot = (ops_next_slot + 1) % OPS_SAMPLES;
+    if (ops_filled < OPS_SAMPLES) ops_filled++;
+    ops_next_ms = now_ms + OPS_SAMPLE_MS;
+}
+
+void command_instantaneous(long long now_ms, double *ops_per_sec,
+                           double *input_kbps, double *output_kbps)
+{
+    *ops_per_sec = *input_kbps = *output_kbps = 0;
+    if (ops_filled < 2) return;
+    int newest = (ops_next_slot + OPS_SAMPLES - 1) % OPS_SAMPLES;
+    const ops_sample *n = &ops_ring[newest];
+    if (now_ms - n->t_ms > OPS_WINDOW_MS) return;      /* idle: nothing recent */
+    const ops_sample *o = NULL;
+    for (int k = ops_filled - 1; k >= 1; k--) {         /* oldest first, bounded by 16 */
+        const ops_sample *cand = &ops_ring[(newest + OPS_SAMPLES - k) % OPS_SAMPLES];
+        if (n->t_ms - cand->t_ms <= OPS_WINDOW_MS) { o = cand; break; }
+    }
+    if (o == NULL || n->t_ms <= o->t_ms) return;
+    double secs = (double)(n->t_ms - o->t_ms) / 1000.0;
+    *ops_per_sec = (double)(n->ncmds - o->ncmds) / secs;
+    *input_kbps = (double)(n->in_bytes - o->in_bytes) / 1024.0 / secs;
+    *output_kbps = (double)(n->out_bytes - o->out_bytes) / 1024.0 / secs;
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+/* "ERR unknown command 'x', with args beginning with: 'a' 'b' " exactly as
+ * Redis 7 builds it: the name cut at 128 bytes, then quoted args while the
+ * args text is shorter than 128 bytes, each cut to what is left of 128. */
+static void reply_unknown_command(client *c)
+{
+    char args[128 + 128 + 8];
+    size_t used = 0;
+    for (int i = 1; i < c->argc && used < 128; i++) {
+        size_t room = 128 - used;
+        size_t n = c->argv[i].len < room ? c->argv[i].len : room;
+        args[used++] = '\'';
+        memcpy(args + used, c->argv[i].ptr, n);
+        used += n;
+        args[used++] = '\'';
+        args[used++] = ' ';
+    }
+    assert(used < sizeof(args));
+    int namelen = c->argv[0].len > 128 ? 128 : (int)c->argv[0].len;
+    reply_error_fmt(c, "ERR unknown command '%.*s', with args beginning with: %.*s",
+                    namelen, c->argv[0].ptr, (int)used, args);
+}
+
+static int arity_ok(const mcommand *cmd, int argc)
+{
+    if (cmd->arity > 0) return argc == cmd->arity;
+    return argc >= -cmd->arity;
+}
+
+void command_execute(client *c)
+{
+    assert(c != NULL && c->eng != NULL);
+    if (c->argc <= 0) return;                 /* empty inline line: nothing to do */
+    const mcommand *cmd = command_lookup(c->argv[0].ptr, c->argv[0].len);
+    if (cmd == NULL) {
+        reply_unknown_command(c);
+        return;
+    }
+    if (!arity_ok(cmd, c->argc)) {
+        reply_err_arity(c, cmd->name);
+        return;
+    }
+    engine *e = c->eng;
+    c->cmd = cmd;
+    engine_update_clock(e);
+    if (e->now_ms >= ops_next_ms || e->now_ms < ops_next_ms - OPS_SAMPLE_MS)
+        ops_take_sample(e, e->now_ms);
+
+    /* A replay client applies effects that were already logged: the whole
+     * bracket runs with replaying set, so nothing is re-emitted and no
+     * expiry decisions are made on the replica's own clock. */
+    int was_replaying = e->replaying;
+    if (c->flags & CLIENT_REPLAY) e->replaying = 1;
+    effect_begin(e);
+    cmd->proc(c);
+    effect_end(e);
+    e->replaying = was_replaying;
+
+    e->stats.numcommands++;
+    c->lastcmd = cmd;
+    c->cmd = NULL;
+}
+
+/* ------------------------------------------------------------ keys and flags */
+
+int command_get_keys(const mcommand *cmd, int argc, const marg *argv, int *out, int max)
+{
+    (void)argv;   /* positions come from the table; no command has movable keys yet */
+    assert(cmd != NULL && max >= 0);
+    if (cmd->first_key <= 0) return 0;
+    int last = cmd->last_key < 0 ? argc + cmd->last_key : cmd->last_key;
+    int step = cmd->key_step > 0 ? cmd->key_step : 1;
+    int n = 0;
+    for (int i = cmd->first_key; i <= last && i < argc && n < max; i += step) out[n++] = i;
+    return n;
+}
+
+/* Redis 7 names of the flags we share with it. CMD_KEYSPACE is ours (the
+ * reply tracker's) and CMD_RANDOM became a "tip" in Redis 7, so neither is
+ * listed as a flag. */
+static const struct { int bit; const char *name; } flag_names[] = {
+    {CMD_WRITE, "write"},          {CMD_READONLY, "readonly"},
+    {CMD_DENYOOM, "denyoom"},      {CMD_ADMIN, "admin"},
+    {CMD_PUBSUB, "pubsub"},        {CMD_NOSCRIPT, "noscript"},
+    {CMD_BLOCKING, "blocking"},    {CMD_LOADING, "loading"},
+    {CMD_STALE, "stale"},          {CMD_SKIP_SLOWLOG, "skip_slowlog"},
+    {CMD_FAST, "fast"},            {CMD_NOAUTH, "no_auth"},
+    {CMD_NO_MULTI, "no_multi"},    {CMD_MOVABLEKEYS, "movablekeys"},
+    {CMD_ALLOW_BUSY, "allow_busy"},
+};
+#define FLAG_NAMES_N ((int)(sizeof(flag_names) / sizeof(flag_names[0])))
+
+/* Returns a static array (valid until the next call; single-threaded). */
+const char **command_flag_names(int flags, int *n)
+{
+    static const char *out[FLAG_NAMES_N];
+    int k = 0;
+    for (int i = 0; i < FLAG_NAMES_N; i++)
+        if (flags & flag_names[i].bit) out[k++] = flag_names[i].name;
+    *n = k;
+    return out;
+}
+
+/* ACL categories in Redis' category order, derived from flags and group. */
+#define ACL_MAX 8
+
+static int acl_categories(const mcommand *cmd, const char **out)
+{
+    static const struct { const char *group, *cat; } group_cats[] = {
+        {"string", "@string"},   {"list", "@list"},         {"hash", "@hash"},
+        {"set", "@set"},         {"sorted-set", "@sortedset"}, {"bitmap", "@bitmap"},
+        {"hyperloglog", "@hyperloglog"}, {"geo", "@geo"},  {"stream", "@stream"},
+    };
+    int n = 0, f = cmd->flags;
+    int is_generic = strcmp(cmd->group, "generic") == 0;
+    if (is_generic || (f & CMD_KEYSPACE && strcmp(cmd->group, "server") == 0 &&
+                       (f & (CMD_READONLY | CMD_WRITE))))
+        out[n++] = "@keyspace";
+    if (f & CMD_READONLY) out[n++] = "@read";
+    if (f & CMD_WRITE) out[n++] = "@write";
+    for (size_t i = 0; i < sizeof(group_cats) / sizeof(group_cats[0]); i++)
+        if (strcmp(cmd->group, group_cats[i].group) == 0) out[n++] = group_cats[i].cat;
+    if (f & CMD_PUBSUB) out[n++] = "@pubsub";
+    if (f & CMD_ADMIN) out[n++] = "@admin";
+    out[n++] = (f & CMD_FAST) ? "@fast" : "@slow";
+    if (f & CMD_BLOCKING) out[n++] = "@blocking";
+    /* Whole-keyspace writes and scans are what Redis marks dangerous. */
+    if ((f & CMD_ADMIN) || (f & CMD_KEYSPACE && !(f & CMD_FAST) && (f & (CMD_WRITE | CMD_READONLY))))
+        out[n++] = "@dangerous";
+    if (strcmp(cmd->group, "connection") == 0) out[n++] = "@connection";
+    if (strcmp(cmd->group, "transactions") == 0) out[n++] = "@transaction";
+    if (strcmp(cmd->group, "scripting") == 0) out[n++] = "@scripting";
+    assert(n <= ACL_MAX);
+    return n;
+}
+
+static int has_acl_category(const mcommand *cmd, const char *cat, size_t len)
+{
+    const char *cats[ACL_MAX];
+    int n = acl_categories(cmd, cats);
+    for (int i = 0; i < n; i++)
+        if (strlen(cats[i] + 1) == len && strncasecmp(cats[i] + 1, cat, len) == 0) return 1;
+    return 0;
+}
+
+/* Key-spec access flags, Redis style: reads are RO+access, writes RW+update. */
+static int key_flags(const mcommand *cmd, const char **out)
+{
+    if (cmd->flags & CMD_WRITE) { out[0] = "RW"; out[1] = "update"; return 2; }
+    out[0] = "RO";
+    out[1] = "access";
+    return 2;
+}
+
+/* ------------------------------------------------------------ COMMAND replies */
+
+static void reply_status_set(client *c, const char **items, int n)
+{
+    reply_set_len(c, n);
+    for (int i = 0; i < n; i++) reply_status(c, items[i]);
+}
+
+static void reply_key_specs(client *c, const mcommand *cmd)
+{
+    if (cmd->first_key <= 0) {
+        reply_set_len(c, 0);
+        return;
+    }
+    const char *kf[2];
+    int nkf = key_flags(cmd, kf);
+    int lastkey = cmd->last_key < 0 ? cmd->last_key : cmd->last_key - cmd->first_key;
+    reply_set_len(c, 1);
+    reply_map_len(c, 3);
+    reply_bulk_cstr(c, "flags");
+    reply_status_set(c, kf, nkf);
+    reply_bulk_cstr(c, "begin_search");
+    reply_map_len(c, 2);
+    reply_bulk_cstr(c, "type");
+    reply_bulk_cstr(c, "index");
+    reply_bulk_cstr(c, "spec");
+    reply_map_len(c, 1);
+    reply_bulk_cstr(c, "index");
+    reply_ll(c, cmd->first_key);
+    reply_bulk_cstr(c, "find_keys");
+    reply_map_len(c, 2);
+    reply_bulk_cstr(c, "type");
+    reply_bulk_cstr(c, "range");
+    reply_bulk_cstr(c, "spec");
+    reply_map_len(c, 3);
+    reply_bulk_cstr(c, "lastkey");
+    reply_ll(c, lastkey);
+    reply_bulk_cstr(c, "keystep");
+    reply_ll(c, cmd->key_step);
+    reply_bulk_cstr(c, "limit");
+    reply_ll(c, 0);
+}
+
+/* [name, arity, [flags], first, last, step, [acl], [tips], [key specs], [subcommands]] */
+static void reply_command_info(client *c, const mcommand *cmd)
+{
+    if (cmd == NULL) {
+        reply_null(c);
+        return;
+    }
+    int nflags;
+    const char **flags = command_flag_names(cmd->flags, &nflags);
+    const char *acl[ACL_MAX];
+    int nacl = acl_categories(cmd, acl);
+    reply_array_len(c, 10);
+    reply_bulk_cstr(c, cmd->name);
+    reply_ll(c, cmd->arity);
+    reply_status_set(c, flags, nflags);
+    reply_ll(c, cmd->first_key);
+    reply_ll(c, cmd->last_key);
+    reply_ll(c, cmd->key_step);
+    reply_status_set(c, acl, nacl);
+    if (cmd->flags & CMD_RANDOM) {
+        reply_set_len(c, 1);
+        reply_bulk_cstr(c, "nondeterministic_output");
+    } else {
+        reply_set_len(c, 0);
+    }
+    reply_key_specs(c, cmd);
+    reply_set_len(c, 0);       /* subcommands: containers parse their own */
+}
+
+static void reply_command_docs(client *c, const mcommand *cmd)
+{
+    reply_bulk_cstr(c, cmd->name);
+    reply_map_len(c, 4);
+    reply_bulk_cstr(c, "summary");
+    reply_bulk_cstr(c, cmd->summary);
+    reply_bulk_cstr(c, "since");
+    reply_bulk_cstr(c, cmd->since);
+    reply_bulk_cstr(c, "group");
+    reply_bulk_cstr(c, cmd->group);
+    reply_bulk_cstr(c, "complexity");
+    reply_bulk_cstr(c, cmd->complexity);
+}
+
+static void command_info_sub(client *c)
+{
+    if (c->argc == 2) {
+        reply_array_len(c, command_count);
+        for (int i = 0; i < command_count; i++) reply_command_info(c, &command_table[i]);
+        return;
+    }
+    reply_array_len(c, c->argc - 2);
+    for (int i = 2; i < c->argc; i++)
+        reply_command_info(c, command_lookup(c->argv[i].ptr, c->argv[i].len));
+}
+
+static void command_docs_sub(client *c)
+{
+    if (c->argc == 2) {
+        reply_map_len(c, command_count);
+        for (int i = 0; i < command_count; i++) reply_command_docs(c, &command_table[i]);
+        return;
+    }
+    /* Unknown names are left out, so the count is known only at the end. */
+    size_t h = reply_deferred_len(c);
+    long n = 0;
+    for (int i = 2; i < c->argc; i++) {
+        const mcommand *cmd = command_lookup(c->argv[i].ptr, c->argv[i].len);
+        if (cmd == NULL) continue;
+        reply_command_docs(c, cmd);
+        n++;
+    }
+    reply_set_deferred_map_len(c, h, n);
+}
+
+/* COMMAND LIST [FILTERBY MODULE name | ACLCAT cat | PATTERN pattern] */
+static void command_list_sub(client *c)
+{
+    enum { F_NONE, F_MODULE, F_ACLCAT, F_PATTERN } filter = F_NONE;
+    const marg *arg = NULL;
+    if (c->argc == 5 && arg_equals(&c->argv[2], "filterby")) {
+        arg = &c->argv[4];
+        if (arg_equals(&c->argv[3], "module")) filter = F_MODULE;
+        else if (arg_equals(&c->argv[3], "aclcat")) filter = F_ACLCAT;
+        else if (arg_equals(&c->argv[3], "pattern")) filter = F_PATTERN;
+    }
+    if (c->argc != 2 && filter == F_NONE) {
+        reply_err_syntax(c);
+        return;
+    }
+    size_t h = reply_deferred_len(c);
+    long n = 0;
+    for (int i = 0; i < command_count && filter != F_MODULE; i++) {   /* no modules */
+        const mcommand *cmd = &command_table[i];
+        if (filter == F_ACLCAT && !has_acl_category(cmd, arg->ptr, arg->len)) continue;
+        if (filter == F_PATTERN &&
+            !string_match_len(arg->ptr, arg->len, cmd->name, strlen(cmd->name), 1))
+            continue;
+        reply_bulk_cstr(c, cmd->name);
+        n++;
+    }
+    reply_set_deferred_array_len(c, h, n);
+}
+
+/* COMMAND GETKEYS / GETKEYSANDFLAGS <full command> */
+static void command_getkeys_sub(client *c, int with_flags)
+{
+    const mcommand *cmd = command_lookup(c->argv[2].ptr, c->argv[2].len);
+    int argc = c->argc - 2;
+    const marg *argv = c->argv + 2;
+    if (cmd == NULL) {
+        reply_error(c, "ERR Invalid command specified");
+        return;
+    }
+    if (!arity_ok(cmd, argc)) {
+        reply_error(c, "ERR Invalid number of arguments specified for command");
+        return;
+    }
+    int keys[256];
+    int n = command_get_keys(cmd, argc, argv, keys, 256);
+    if (n == 0) {
+        reply_error(c, "ERR The command has no key arguments");
+        return;
+    }
+    const char *kf[2];
+    int nkf = key_flags(cmd, kf);
+    reply_array_len(c, n);
+    for (int i = 0; i < n; i++) {
+        if (with_flags) {
+            reply_array_len(c, 2);
+            reply_bulk(c, argv[keys[i]].ptr, argv[keys[i]].len);
+            reply_status_set(c, kf, nkf);
+        } else {
+            reply_bulk(c, argv[keys[i]].ptr, argv[keys[i]].len);
+        }
+    }
+}
+
+static void reply_help(client *c, const char *const *lines, int n)
+{
+    reply_array_len(c, n);
+    for (int i = 0; i < n; i++) reply_status(c, lines[i]);
+}
+
+static void command_help_sub(client *c)
+{
+    static const char *const help[] = {
+        "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "(no subcommand)",
+        "    Return details about all commands.",
+        "COUNT",
+        "    Return the total number of commands in this server.",
+        "LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]",
+        "    Return a list of all commands in this server.",
+        "INFO [<command-name> ...]",
+        "    Return details about multiple commands.",
+        "    If no command names are given, details for all commands are returned.",
+        "DOCS [<command-name> ...]",
+        "    Return documentation details about multiple commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "GETKEYS <full-command>",
+        "    Return the keys from a full command.",
+        "GETKEYSANDFLAGS <full-command>",
+        "    Return the keys and the access flags from a full command.",
+        "HELP",
+        "    Print this help.",
+    };
+    reply_help(c, help, (int)(sizeof(help) / sizeof(help[0])));
+}
+
+/* Subcommand arities, as Redis 7 declares them (checked before dispatch so
+ * the error names the "command|sub" pair like Redis does). */
+static const struct { const char *name; int arity; } command_subs[] = {
+    {"count", 2}, {"info", -2}, {"docs", -2}, {"list", -2},
+    {"getkeys", -4}, {"getkeysandflags", -4}, {"help", 2},
+};
+
+void commandCommand(client *c)
+{
+    if (c->argc == 1) {
+        reply_array_len(c, command_count);
+        for (int i = 0; i < command_count; i++) reply_command_info(c, &command_table[i]);
+        return;
+    }
+    const marg *sub = &c->argv[1];
+    const char *subname = NULL;
+    for (size_t i = 0; i < sizeof(command_subs) / sizeof(command_subs[0]); i++) {
+        if (!arg_equals(sub, command_subs[i].name)) continue;
+        subname = command_subs[i].name;
+        int ar = command_subs[i].arity;
+        if ((ar > 0 && c->argc != ar) || (ar < 0 && c->argc < -ar)) {
+            reply_error_fmt(c, "ERR wrong number of arguments for 'command|%s' command", subname);
+            return;
+        }
+        break;
+    }
+    if (subname == NULL) {
+        int n = sub->len > 128 ? 128 : (int)sub->len;
+        reply_error_fmt(c, "ERR unknown subcommand '%.*s'. Try COMMAND HELP.", n, sub->ptr);
+    } else if (strcmp(subname, "count") == 0) {
+        reply_ll(c, command_count);
+    } else if (strcmp(subname, "info") == 0) {
+        command_info_sub(c);
+    } else if (strcmp(subname, "docs") == 0) {
+        command_docs_sub(c);
+    } else if (strcmp(subname, "list") == 0) {
+        command_list_sub(c);
+    } else if (strcmp(subname, "getkeys") == 0) {
+        command_getkeys_sub(c, 0);
+    } else if (strcmp(subname, "getkeysandflags") == 0) {
+        command_getkeys_sub(c, 1);
+    } else {
+        command_help_sub(c);
+    }
+}
