@@ -5,37 +5,25 @@ What lives here:
     compare replies byte for byte, in RESP2 and RESP3;
   * `Pair`: one raw connection to the node and one to a reference
     redis-server 7; `pair.check(*args)` sends the same command to both and
-    asserts the replies are the same bytes — Redis is the spec;
-  * fixtures every suite uses (`pair`, `nconn`, `r`), imported by name by
-    the test modules that want them;
-  * fallback copies of the conftest fixtures (`free_port`, `redis_server`,
-    `node`) for running the suites before tests/conftest.py exists, or for
-    checking the suites themselves against redis-server. They are only
-    active when this module is loaded as a plugin:
+    asserts the replies are the same bytes -- Redis is the spec;
+  * fixtures the suites share (`pair`, `nconn`, `r`), imported by name by
+    the test modules that want them (they build on conftest's `node` and
+    `redis_server`).
 
-        PYTHONPATH=tests python -m pytest -p helpers tests/...
-
-    When tests/conftest.py defines the same names, its fixtures win (conftest
-    fixtures override plugin fixtures). With MDB_TEST_NODE=redis the fallback
-    `node` is a second redis-server: the suites then test themselves (every
-    expectation should hold against the reference).
+Checking the suites themselves: run them with the reference standing in for
+the node, `MEMORYDB_SERVER=/usr/bin/redis-server python -m pytest tests/...`;
+every expectation written here should then hold (`node_is_redis()` lets the
+few memorydb-only checks skip).
 """
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import signal
 import socket
-import subprocess
-import tempfile
 import time
 from dataclasses import dataclass, field
 
 import pytest
-
-REDIS_SERVER_BIN = "/usr/bin/redis-server"
-REDIS_CLI_BIN = "/usr/bin/redis-cli"
 
 # Bounds: a reply larger than this is a bug in a test, not something to wait for.
 MAX_REPLY_BYTES = 256 * 1024 * 1024
@@ -316,6 +304,8 @@ class Pair:
     def check_close(self, *args, tolerance: int) -> int:
         """Integer replies equal within tolerance (TTL/PTTL on a live clock)."""
         a, b = self.call(*args)
+        if a == b:
+            return decode_one(a)
         va, vb = decode_one(a), decode_one(b)
         assert isinstance(va, int) and isinstance(vb, int), (args, a, b)
         if vb < 0:
@@ -343,115 +333,32 @@ def is_error(raw: bytes) -> bool:
 
 # ------------------------------------------------------------------ processes
 
-def free_port() -> int:
-    """A TCP port that was free a moment ago on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def node_is_redis() -> bool:
+    """True when redis-server stands in for the node (MEMORYDB_SERVER points
+    at it): memorydb-only expectations then skip."""
+    return os.path.basename(os.environ.get("MEMORYDB_SERVER", "")) == "redis-server"
 
 
-def wait_for_port(host: str, port: int, proc: subprocess.Popen | None = None,
-                  timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode} before listening")
-        try:
-            with socket.create_connection((host, port), timeout=0.5) as s:
-                s.sendall(b"PING\r\n")
-                s.settimeout(2)
-                if s.recv(64).startswith(b"+PONG"):
-                    return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing answered PING on {host}:{port} within {timeout}s")
-
-
-@dataclass
-class ServerProc:
-    host: str
-    port: int
-    proc: subprocess.Popen
-    dir: str
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def start_server(argv_prefix: list[str], extra: list[str] = (), port: int | None = None,
-                 timeout: float = 10.0) -> ServerProc:
-    """Starts a redis-server-compatible binary (--port/--dir flags) and waits
-    until it answers PING. The caller must stop() it."""
-    port = port or free_port()
-    d = tempfile.mkdtemp(prefix="mdbtest-")
-    argv = list(argv_prefix) + ["--port", str(port), "--dir", d] + list(extra)
-    log = open(os.path.join(d, "server.log"), "wb")
-    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
-    log.close()
-    sp = ServerProc("127.0.0.1", port, proc, d)
-    try:
-        wait_for_port(sp.host, port, proc, timeout)
-    except Exception:
-        sp.stop()
-        raise
-    return sp
-
-
-def start_redis(extra: list[str] = ()) -> ServerProc:
-    return start_server([REDIS_SERVER_BIN, "--save", "", "--appendonly", "no",
-                         "--bind", "127.0.0.1"], extra)
-
-
-def node_is_redis(node) -> bool:
-    """True when the suites run against a redis-server standing in for the node."""
-    with RawConn(node.host, node.port) as c:
-        info = decode_one(c.call("INFO", "server"))
-    return isinstance(info, bytes) and b"memorydb" not in info.lower() and \
-        os.environ.get("MDB_TEST_NODE") == "redis"
-
-
-def find_node_binary(node=None) -> str | None:
-    """Path of memorydb-server: the running node's own binary if we can see
-    it, else $MEMORYDB_SERVER, the repo root, or PATH."""
-    args = getattr(getattr(node, "proc", None), "args", None)
-    if isinstance(args, list | tuple) and args:
-        first = str(args[0])
-        if "memorydb-server" in os.path.basename(first) or "redis-server" in first:
-            return first
-    env = os.environ.get("MEMORYDB_SERVER")
-    if env and os.path.exists(env):
-        return env
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    cand = os.path.join(root, "memorydb-server")
-    if os.path.exists(cand):
-        return cand
-    return shutil.which("memorydb-server")
-
-
-def process_alive(node) -> bool:
-    proc = getattr(node, "proc", None)
+def process_alive(srv) -> bool:
+    proc = getattr(srv, "proc", None)
     if proc is not None and hasattr(proc, "poll"):
         return proc.poll() is None
     try:
-        os.kill(node.pid, 0)
+        os.kill(srv.pid, 0)
         return True
     except OSError:
         return False
+
+
+def wait_until(pred, timeout: float, interval: float = 0.05) -> bool:
+    """Polls pred() until true or timeout; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if pred():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
 
 
 # ------------------------------------------------------------------ fixtures used by the suites
@@ -485,26 +392,3 @@ def r(node):
     c.flushall()
     yield c
     c.close()
-
-
-# ------------------------------------------------------------------ fallback conftest fixtures
-# Active only with `-p helpers`; tests/conftest.py overrides them by name.
-
-@pytest.fixture(scope="session")
-def redis_server():
-    sp = start_redis()
-    yield sp
-    sp.stop()
-
-
-@pytest.fixture(scope="session")
-def node():
-    if os.environ.get("MDB_TEST_NODE") == "redis":
-        sp = start_redis(["--maxclients", "10100"])
-    else:
-        binary = find_node_binary()
-        if binary is None:
-            pytest.skip("memorydb-server not built (and MDB_TEST_NODE != redis)")
-        sp = start_server([binary])
-    yield sp
-    sp.stop()
