@@ -77,7 +77,6 @@ static sds cat_bulk(sds s, const char *p, size_t len) {
  * own rather than leaving bytes behind for an unrelated command. */
 void effect_emit(engine *e, int argc, const marg *argv) {
     assert(argc >= 1);
-    e->dirty++;                       /* every write emits, so this counts writes */
     if (e->replaying) return;
     int own_bracket = (e->effect_depth == 0);
     if (own_bracket) effect_begin(e);

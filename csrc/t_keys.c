@@ -26,9 +26,15 @@ static mobj *lookup_read_notouch(client *c, const marg *key) {
     return o;
 }
 
+/* Logs one effect of a write and counts the write (INFO's changes). */
+static void emit(engine *e, int argc, const marg *argv) {
+    e->dirty++;
+    effect_emit(e, argc, argv);
+}
+
 static void emit_key_cmd(engine *e, const char *cmd, const marg *key) {
     marg argv[2] = { { cmd, strlen(cmd) }, *key };
-    effect_emit(e, 2, argv);
+    emit(e, 2, argv);
 }
 
 /* Deletes keys argv[1..], logging DEL for each; DEL and UNLINK alike (values
@@ -40,7 +46,7 @@ static void del_generic(client *c) {
         const marg *k = &c->argv[i];
         if (db_lookup_write(c, k->ptr, k->len) == NULL) continue;  /* may expire it */
         if (db_delete(e, k->ptr, k->len)) {
-            effect_emit_del(e, k->ptr, k->len);
+            emit_key_cmd(e, "DEL", k);
             deleted++;
         }
     }
@@ -97,7 +103,7 @@ static void rename_generic(client *c, int nx) {
     if (expire_ms >= 0) db_set_expire(e, dst->ptr, dst->len, expire_ms);
     db_delete(e, src->ptr, src->len);
     marg argv[3] = { { "RENAME", 6 }, *src, *dst };
-    effect_emit(e, 3, argv);
+    emit(e, 3, argv);
     if (nx) reply_ll(c, 1); else reply_ok(c);
 }
 
@@ -149,7 +155,7 @@ void copyCommand(client *c) {
     db_add(e, dst->ptr, dst->len, copy);
     if (expire_ms >= 0) db_set_expire(e, dst->ptr, dst->len, expire_ms);
     marg argv[4] = { { "COPY", 4 }, *src, *dst, { "REPLACE", 7 } };
-    effect_emit(e, dst_exists ? 4 : 3, argv);
+    emit(e, dst_exists ? 4 : 3, argv);
     reply_ll(c, 1);
 }
 
@@ -395,7 +401,7 @@ static void expire_generic(client *c, const char *name, int seconds, int relativ
      * come from the log (replay, replicas): there the deadline is stored. */
     if (when <= e->now_ms && !e->replaying && e->expire_enabled) {
         db_delete(e, key->ptr, key->len);
-        effect_emit_del(e, key->ptr, key->len);
+        emit_key_cmd(e, "DEL", key);
         reply_ll(c, 1);
         return;
     }
@@ -403,7 +409,7 @@ static void expire_generic(client *c, const char *name, int seconds, int relativ
     char buf[32];
     int n = ll2string(buf, sizeof(buf), when);
     marg argv[3] = { { "PEXPIREAT", 9 }, *key, { buf, (size_t)n } };
-    effect_emit(e, 3, argv);
+    emit(e, 3, argv);
     reply_ll(c, 1);
 }
 
