@@ -20,6 +20,11 @@
  *
  * An empty inline line (just "\r\n") yields RESP_OK with argc == 0: the
  * caller skips it, as Redis does.
+ *
+ * Inline lines with quotes or escapes ("a\x41" 'b') are decoded in place
+ * (a decoded argument is never longer than its source), so buf must point at
+ * writable memory such as the query buffer; a line without quotes, and any
+ * multibulk frame, is never written to.
  */
 #ifndef MDB_RESP_PARSER_H
 #define MDB_RESP_PARSER_H
@@ -33,7 +38,7 @@
 
 typedef struct resp_limits {
     long long max_bulk_len;        /* proto-max-bulk-len, default 512 MB */
-    long long max_multibulk_len;   /* default 1024*1024*1024 like Redis' INT_MAX-ish check */
+    long long max_multibulk_len;   /* default INT_MAX: Redis 7 rejects larger counts */
     size_t max_inline_len;         /* default 64 KB (PROTO_INLINE_MAX_SIZE) */
     int max_args_preallocated;     /* arg arrays grow beyond this on demand */
 } resp_limits;
