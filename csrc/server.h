@@ -51,6 +51,7 @@ typedef struct server_state {
     long long lastsave_unix;
     long long stat_peak_memory;
     long long stat_total_commands_us;
+    int active_expire_disabled;     /* DEBUG SET-ACTIVE-EXPIRE 0: cron skips active expiry (zero = enabled) */
 } server_state;
 
 extern server_state server;
