@@ -4,6 +4,8 @@ Metadata lives in pyproject.toml; this file only knows how to compile:
 
   pynode._engine   pynode/_engine.pyx + every csrc/*.c (but crc32c.c)
   pynode._resp     pynode/_resp.pyx + csrc/resp_parser.c      (if present)
+  pynode._shm      pynode/_shm.pyx + csrc/ring.c              (if present)
+  pynode._tracker  pynode/_tracker.pyx + csrc/tracker.c       (if present)
   logd._crc32c     logd/_crc32c.pyx + csrc/crc32c.c           (if present)
   memorydb-server  `cython --embed` of pynode/server_main.pyx, linked against
                    libpython; installed into <prefix>/bin via data_files
@@ -30,10 +32,12 @@ DEBUG = os.environ.get("PYNODE_DEBUG", "") not in ("", "0")
 SERVER_BIN_DIR = os.path.join("build", "native")
 SERVER_BIN = os.path.join(SERVER_BIN_DIR, "memorydb-server")
 
+# Python's own CFLAGS carry -DNDEBUG; our invariant assertions stay on in
+# release builds too (-UNDEBUG), as the style guide asks.
 if DEBUG:
-    C_FLAGS = ["-O0", "-g", "-std=gnu11", "-Wall", "-DMDB_DEBUG"]
+    C_FLAGS = ["-O0", "-g", "-std=gnu11", "-Wall", "-UNDEBUG", "-DMDB_DEBUG"]
 else:
-    C_FLAGS = ["-O2", "-std=gnu11", "-Wall"]
+    C_FLAGS = ["-O2", "-std=gnu11", "-Wall", "-UNDEBUG"]
 # Cython's generated code triggers these by design; they hide real warnings.
 CYTHON_C_FLAGS = ["-Wno-unused-function", "-Wno-unreachable-code"]
 
@@ -53,29 +57,36 @@ def engine_sources():
     return [n for n in names if os.path.basename(n) != "crc32c.c"]
 
 
+# Small extensions beside the engine: (module, pyx, C sources it needs,
+# C sources it may use). Each is built only once its pyx and needed C files
+# exist, so the build works while the team is still writing them.
+SMALL_EXTENSIONS = [
+    ("pynode._resp", rel("pynode", "_resp.pyx"), [rel("csrc", "resp_parser.c")], []),
+    ("pynode._shm", rel("pynode", "_shm.pyx"), [rel("csrc", "ring.c")],
+     [rel("csrc", "tracker.c")]),
+    ("pynode._tracker", rel("pynode", "_tracker.pyx"), [rel("csrc", "tracker.c")],
+     [rel("csrc", "ring.c")]),
+    ("logd._crc32c", rel("logd", "_crc32c.pyx"), [rel("csrc", "crc32c.c")], []),
+]
+
+
+def make_extension(name, sources):
+    return Extension(
+        name,
+        sources=sources,
+        include_dirs=["csrc", rel("pynode", "includes")],
+        extra_compile_args=C_FLAGS + CYTHON_C_FLAGS,
+    )
+
+
 def extensions():
     exts = []
     if exists(rel("pynode", "_engine.pyx")):
-        exts.append(Extension(
-            "pynode._engine",
-            sources=[rel("pynode", "_engine.pyx")] + engine_sources(),
-            include_dirs=["csrc", rel("pynode", "includes")],
-            extra_compile_args=C_FLAGS + CYTHON_C_FLAGS,
-        ))
-    if exists(rel("pynode", "_resp.pyx")) and exists(rel("csrc", "resp_parser.c")):
-        exts.append(Extension(
-            "pynode._resp",
-            sources=[rel("pynode", "_resp.pyx"), rel("csrc", "resp_parser.c")],
-            include_dirs=["csrc", rel("pynode", "includes")],
-            extra_compile_args=C_FLAGS + CYTHON_C_FLAGS,
-        ))
-    if exists(rel("logd", "_crc32c.pyx")) and exists(rel("csrc", "crc32c.c")):
-        exts.append(Extension(
-            "logd._crc32c",
-            sources=[rel("logd", "_crc32c.pyx"), rel("csrc", "crc32c.c")],
-            include_dirs=["csrc"],
-            extra_compile_args=C_FLAGS + CYTHON_C_FLAGS,
-        ))
+        exts.append(make_extension(
+            "pynode._engine", [rel("pynode", "_engine.pyx")] + engine_sources()))
+    for name, pyx, needed, optional in SMALL_EXTENSIONS:
+        if exists(pyx) and all(exists(c) for c in needed):
+            exts.append(make_extension(name, [pyx] + needed + [c for c in optional if exists(c)]))
     return exts
 
 

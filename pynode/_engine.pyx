@@ -222,7 +222,7 @@ _DURABILITY = {"none": C.DURABILITY_NONE}
 
 cdef void _copy_str(char *dst, size_t cap, object value, str name) except *:
     cdef bytes b = value.encode() if isinstance(value, str) else bytes(value)
-    if len(b) >= cap:
+    if <size_t>len(b) >= cap:
         raise ValueError(f"{name} is too long ({len(b)} bytes, at most {cap - 1})")
     if b"\0" in b:
         raise ValueError(f"{name} contains a NUL byte")
