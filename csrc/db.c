@@ -109,6 +109,7 @@ void db_set(engine *e, const char *key, size_t len, mobj *val, int keep_ttl) {
     }
     if (!keep_ttl) db_remove_expire(e, key, len);
     mobj *old = de->v.val;
+    assert(old != val || old->refcount > 1);   /* storing the same value needs its own ref */
     de->v.val = val;
     val->lru = lru_clock(e);
     obj_decr_ref(old);
