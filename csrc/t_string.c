@@ -530,6 +530,20 @@ void incrbyfloatCommand(client *c)
     reply_bulk(c, out, (size_t)n);
 }
 
+/* Makes the string at key writable in place and returns its bytes. Values
+ * that cannot be written in place (embedded or shared) are copied into a
+ * fresh object that replaces the old one in the keyspace; *o follows. */
+static sds string_make_writable(engine *e, const marg *key, mobj **o)
+{
+    mobj *orig = *o;
+    if (orig->refcount == 1 && (orig->encoding == ENC_RAW || orig->encoding == ENC_INT))
+        return obj_string_make_raw(o);          /* converts without reallocating the mobj */
+    obj_incr_ref(orig);                         /* obj_string_make_raw drops one reference, */
+    sds s = obj_string_make_raw(o);
+    db_set(e, key->ptr, key->len, *o, 1);       /* db_set drops the keyspace's */
+    return s;
+}
+
 /* ------------------------------------------------- APPEND / SETRANGE */
 
 void appendCommand(client *c)
@@ -547,7 +561,7 @@ void appendCommand(client *c)
     } else {
         if (check_string_length(c, (long long)obj_string_len(o) + (long long)val->len) != 0)
             return;
-        sds s = obj_string_make_raw(&o);
+        sds s = string_make_writable(e, key, &o);
         s = sds_catlen(s, val->ptr, val->len);
         o->ptr = s;
         total = sds_len(s);
@@ -584,7 +598,7 @@ void setrangeCommand(client *c)
         o = obj_create_string_raw(NULL, 0);
         db_add(e, key->ptr, key->len, o);
     }
-    sds s = obj_string_make_raw(&o);
+    sds s = string_make_writable(e, key, &o);
     size_t needed = (size_t)offset + val->len;
     if (sds_len(s) < needed)
         s = sds_grow_zero(s, needed);
