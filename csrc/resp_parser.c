@@ -35,6 +35,7 @@
 /* Redis' PROTO_INLINE_MAX_SIZE: the longest "*N" or "$N" line we wait for. */
 #define RESP_COUNT_LINE_MAX   (64 * 1024)
 #define RESP_ARGS_MIN_CAP     16
+#define RESP_ARGS_MAX_PREALLOC (64 * 1024)
 /* Longest text string2ll can accept: "-9223372036854775808". */
 #define RESP_LL_MAX_CHARS     20
 
@@ -339,6 +340,7 @@ int resp_parser_init(resp_parser *p, const resp_limits *limits)
     if (p->limits.max_multibulk_len > INT_MAX) p->limits.max_multibulk_len = INT_MAX;
     int cap = p->limits.max_args_preallocated;
     if (cap < RESP_ARGS_MIN_CAP) cap = RESP_ARGS_MIN_CAP;
+    if (cap > RESP_ARGS_MAX_PREALLOC) cap = RESP_ARGS_MAX_PREALLOC;   /* beyond: grow on demand */
     p->arg_off = malloc((size_t)cap * sizeof(size_t));
     p->arg_len = malloc((size_t)cap * sizeof(size_t));
     if (!p->arg_off || !p->arg_len) {
