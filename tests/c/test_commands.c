@@ -1,6 +1,6 @@
 /* test_commands.c — dispatcher and COMMAND replies, compared byte for byte
  * with what redis-server 7.0 sends for the same requests.
- * Build: see tests/c/run_c_tests.sh */
+ * Build and run: sh tests/c/run_dispatch_tests.sh */
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
