@@ -352,11 +352,33 @@ PROTOCOL_BYTES = st.sampled_from(
 
 
 @st.composite
+def mutated(draw):
+    """Valid requests with a few bytes replaced, inserted or deleted: the
+    kind of garbage that gets deep into the multibulk states."""
+    _, data, _ = draw(encoded_commands())
+    data = bytearray(data)
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(data)))
+        op = draw(st.sampled_from(["replace", "insert", "delete"]))
+        byte = draw(st.sampled_from(b"*$\r\n-0123456789\x00 \"'x"))
+        if op == "insert" or at == len(data):
+            data[at:at] = bytes([byte])
+        elif op == "replace":
+            data[at] = byte
+        else:
+            del data[at]
+    return bytes(data)
+
+
+@st.composite
 def garbage(draw):
-    if draw(st.booleans()):
+    kind = draw(st.sampled_from(["binary", "atoms", "mutated"]))
+    if kind == "binary":
         data = draw(st.binary(max_size=200))
-    else:
+    elif kind == "atoms":
         data = b"".join(draw(st.lists(PROTOCOL_BYTES, max_size=60)))
+    else:
+        data = draw(mutated())
     cuts = draw(st.lists(st.integers(0, len(data)), max_size=8))
     return data, cuts
 
