@@ -251,8 +251,28 @@ const char **command_flag_names(int flags, int *n)
     return out;
 }
 
-/* ACL categories in Redis' category order, derived from flags and group. */
+/* A container (CONFIG, CLIENT, OBJECT, DEBUG, ...) parses its own
+ * subcommands; Redis 7 reports it with no flags, no keys and @slow only. */
+static int is_container(const mcommand *cmd)
+{
+    /* DEBUG is the exception: Redis 7 declares it as a plain command. */
+    return strcmp(cmd->complexity, "Depends on subcommand.") == 0 && strcmp(cmd->name, "debug") != 0;
+}
+
+/* ACL categories in Redis' category order, derived from flags and group.
+ * Redis keeps categories as hand-written metadata; the few commands where
+ * the derivation differs from Redis 7 are listed explicitly. */
 #define ACL_MAX 8
+
+static const struct { const char *name; const char *cats[ACL_MAX]; } acl_overrides[] = {
+    {"info", {"@slow", "@dangerous"}},
+    {"command", {"@slow", "@connection"}},
+    {"role", {"@admin", "@fast", "@dangerous"}},
+    {"lastsave", {"@admin", "@fast", "@dangerous"}},
+    {"keys", {"@keyspace", "@read", "@slow", "@dangerous"}},
+    {"readonly", {"@fast", "@connection"}},
+    {"readwrite", {"@fast", "@connection"}},
+};
 
 static int acl_categories(const mcommand *cmd, const char **out)
 {
@@ -261,6 +281,16 @@ static int acl_categories(const mcommand *cmd, const char **out)
         {"set", "@set"},         {"sorted-set", "@sortedset"}, {"bitmap", "@bitmap"},
         {"hyperloglog", "@hyperloglog"}, {"geo", "@geo"},  {"stream", "@stream"},
     };
+    for (size_t i = 0; i < sizeof(acl_overrides) / sizeof(acl_overrides[0]); i++) {
+        if (strcmp(acl_overrides[i].name, cmd->name) != 0) continue;
+        int n = 0;
+        while (n < ACL_MAX && acl_overrides[i].cats[n]) { out[n] = acl_overrides[i].cats[n]; n++; }
+        return n;
+    }
+    if (is_container(cmd)) {
+        out[0] = "@slow";
+        return 1;
+    }
     int n = 0, f = cmd->flags;
     int is_generic = strcmp(cmd->group, "generic") == 0;
     if (is_generic || (f & CMD_KEYSPACE && strcmp(cmd->group, "server") == 0 &&
@@ -274,9 +304,8 @@ static int acl_categories(const mcommand *cmd, const char **out)
     if (f & CMD_ADMIN) out[n++] = "@admin";
     out[n++] = (f & CMD_FAST) ? "@fast" : "@slow";
     if (f & CMD_BLOCKING) out[n++] = "@blocking";
-    /* Whole-keyspace writes and scans are what Redis marks dangerous. */
-    if ((f & CMD_ADMIN) || (f & CMD_KEYSPACE && !(f & CMD_FAST) && (f & (CMD_WRITE | CMD_READONLY))))
-        out[n++] = "@dangerous";
+    /* Whole-keyspace writes (FLUSHDB, FLUSHALL) are what Redis marks dangerous. */
+    if ((f & CMD_ADMIN) || ((f & CMD_KEYSPACE) && (f & CMD_WRITE))) out[n++] = "@dangerous";
     if (strcmp(cmd->group, "connection") == 0) out[n++] = "@connection";
     if (strcmp(cmd->group, "transactions") == 0) out[n++] = "@transaction";
     if (strcmp(cmd->group, "scripting") == 0) out[n++] = "@scripting";
@@ -312,7 +341,7 @@ static void reply_status_set(client *c, const char **items, int n)
 
 static void reply_key_specs(client *c, const mcommand *cmd)
 {
-    if (cmd->first_key <= 0) {
+    if (cmd->first_key <= 0 || is_container(cmd)) {
         reply_set_len(c, 0);
         return;
     }
@@ -352,17 +381,18 @@ static void reply_command_info(client *c, const mcommand *cmd)
         reply_null(c);
         return;
     }
+    int container = is_container(cmd);
     int nflags;
-    const char **flags = command_flag_names(cmd->flags, &nflags);
+    const char **flags = command_flag_names(container ? 0 : cmd->flags, &nflags);
     const char *acl[ACL_MAX];
     int nacl = acl_categories(cmd, acl);
     reply_array_len(c, 10);
     reply_bulk_cstr(c, cmd->name);
     reply_ll(c, cmd->arity);
     reply_status_set(c, flags, nflags);
-    reply_ll(c, cmd->first_key);
-    reply_ll(c, cmd->last_key);
-    reply_ll(c, cmd->key_step);
+    reply_ll(c, container ? 0 : cmd->first_key);
+    reply_ll(c, container ? 0 : cmd->last_key);
+    reply_ll(c, container ? 0 : cmd->key_step);
     reply_status_set(c, acl, nacl);
     if (cmd->flags & CMD_RANDOM) {
         reply_set_len(c, 1);
