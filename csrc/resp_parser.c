@@ -392,7 +392,10 @@ int resp_parse(resp_parser *p, const char *buf, size_t len)
         int rc;
         if (state == ST_MB_COUNT) rc = parse_mb_count(p, buf, len);
         else if (state == ST_BULK_LINE) rc = parse_bulk_line(p, buf, len);
-        else rc = parse_bulk_data(p, buf, len);
+        else {
+            assert(state == ST_BULK_DATA);
+            rc = parse_bulk_data(p, buf, len);
+        }
         if (rc != RESP_INCOMPLETE) return rc;
         if (p->pos == before && p->state == state) return RESP_INCOMPLETE;
         assert(p->pos > before);
