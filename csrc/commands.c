@@ -180,6 +180,7 @@ static int arity_ok(const mcommand *cmd, int argc)
 void command_execute(client *c)
 {
     assert(c != NULL && c->eng != NULL);
+    c->cmd = NULL;
     if (c->argc <= 0) return;                 /* empty inline line: nothing to do */
     const mcommand *cmd = command_lookup(c->argv[0].ptr, c->argv[0].len);
     if (cmd == NULL) {
@@ -207,8 +208,9 @@ void command_execute(client *c)
     e->replaying = was_replaying;
 
     e->stats.numcommands++;
+    /* c->cmd stays set after the call: the reply tracker reads its flags
+     * (write / read / whole keyspace) to decide what the reply waits for. */
     c->lastcmd = cmd;
-    c->cmd = NULL;
 }
 
 /* ------------------------------------------------------------ keys and flags */
