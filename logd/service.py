@@ -168,8 +168,12 @@ class LogService:
         first_new = self._first_difference(txn, log_id, meta, entries)
         if first_new < len(entries) and entries[first_new].seq <= meta.last_seq:
             local = self._epoch_at(txn, log_id, meta, entries[first_new].seq)
-            # Never replace a higher epoch's entry, nor one known committed.
-            if local > entries[first_new].epoch or entries[first_new].seq <= meta.commit_seq:
+            # The suffix is replaced only by a writer of a higher (or the same)
+            # epoch than every entry it removes — never the reverse — and a
+            # committed entry is never replaced. Fencing already implies the
+            # first (every stored epoch <= promised_epoch <= req.epoch); the
+            # check keeps it true even if the meta were wrong.
+            if local > req.epoch or entries[first_new].seq <= meta.commit_seq:
                 return wire.Reply(Status.CONFLICT, self.state(meta))
             self._drop_suffix(txn, log_id, meta, entries[first_new].seq)
         self._write(txn, log_id, meta, entries[first_new:])

@@ -2,7 +2,7 @@
 
 Every message is one ZeroMQ frame (a ROUTER adds the peer identity in front):
 
-    header (28 bytes, little-endian)
+    header (26 bytes, little-endian)
       magic     2s  b"LD"
       version   B   PROTOCOL_VERSION
       type      B   MsgType
@@ -31,7 +31,7 @@ from logd.crc import crc32c
 
 MAGIC = b"LD"
 HEADER = struct.Struct("<2sBBHIQII")
-HEADER_SIZE = HEADER.size  # 28
+HEADER_SIZE = HEADER.size  # 26
 ENTRY_HEADER = struct.Struct("<QQBII")
 ENTRY_HEADER_SIZE = ENTRY_HEADER.size  # 25
 
