@@ -60,12 +60,16 @@ def engine_sources():
 # Small extensions beside the engine: (module, pyx, C sources it needs,
 # C sources it may use). Each is built only once its pyx and needed C files
 # exist, so the build works while the team is still writing them.
+# The plain data structures (no I/O, depend on libc only): any small
+# extension whose C code uses a dict may link them.
+LEAF_SOURCES = [rel("csrc", "dict.c"), rel("csrc", "sds.c")]
+
 SMALL_EXTENSIONS = [
     ("pynode._resp", rel("pynode", "_resp.pyx"), [rel("csrc", "resp_parser.c")], []),
     ("pynode._shm", rel("pynode", "_shm.pyx"), [rel("csrc", "ring.c")],
-     [rel("csrc", "tracker.c")]),
+     [rel("csrc", "tracker.c")] + LEAF_SOURCES),
     ("pynode._tracker", rel("pynode", "_tracker.pyx"), [rel("csrc", "tracker.c")],
-     [rel("csrc", "ring.c")]),
+     [rel("csrc", "ring.c")] + LEAF_SOURCES),
     ("logd._crc32c", rel("logd", "_crc32c.pyx"), [rel("csrc", "crc32c.c")], []),
 ]
 
