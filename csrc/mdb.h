@@ -167,6 +167,7 @@ typedef struct marg { const char *ptr; size_t len; } marg;
 #define CLIENT_REPLAY            (1 << 3)   /* applying effects from the log */
 #define CLIENT_NO_EVICT          (1 << 4)
 #define CLIENT_READONLY_MODE     (1 << 5)   /* READONLY (cluster-style clients) */
+#define CLIENT_NO_TOUCH          (1 << 6)   /* CLIENT NO-TOUCH on: reads do not update LRU */
 
 struct mcommand;
 
@@ -203,6 +204,10 @@ typedef struct client {
     struct client *next_pending_write, *prev_all, *next_all;
     int pending_write;          /* on the server's pending-writes list */
     int conn_events;            /* events registered with the loop */
+    /* networking.c's own argv array (c->argv points here for socket clients;
+     * other code may point c->argv elsewhere for a fake client). */
+    marg *argv_buf;
+    int argv_cap;
 } client;
 
 client *client_create_fake(engine *e);   /* fd -1, RESP2 */

@@ -67,6 +67,11 @@ void client_close_async(client *c);
 void client_mark_released(client *c);       /* reply_released = reply_len, schedule write */
 client *client_by_id(uint64_t id);
 sds client_info_string(sds s, client *c);   /* one CLIENT LIST line, no newline */
+/* networking.c entry points used by server.c (the loop's plumbing). */
+void networking_accept_handler(ae_loop *loop, int fd, void *data, int mask);
+void networking_before_sleep(void);         /* writes pending replies, frees closing clients */
+void networking_clients_cron(long long now_ms);  /* idle timeouts, buffer trimming: a slice per call */
+void networking_free_all_clients(void);
 
 /* config.c: CONFIG GET/SET over server.cfg. Returns 0 ok, -1 with *err set. */
 int config_set(const char *name, const char *value, size_t vlen, const char **err);
