@@ -14,6 +14,14 @@ def load_engine():
     try:
         from pynode import _engine
     except ImportError as exc:
+        import glob
+        import os
+        here = os.path.dirname(os.path.abspath(__file__))
+        if glob.glob(os.path.join(here, "_engine*.so")):
+            # Built, but it does not load (an undefined symbol: a stale or
+            # partial build): say so rather than "not built".
+            raise ImportError(f"pymemorydb extension failed to load ({exc}): "
+                              "rebuild with pip install -e .") from exc
         raise ImportError(f"{_NOT_BUILT} ({exc})") from exc
     return _engine
 

@@ -233,23 +233,44 @@ SUBCOMMANDS = {
     "snapshot": ("take a snapshot (not implemented yet)", no_args, not_implemented("snapshot")),
 }
 
-# Subcommands provided by other packages: name -> module with
-# add_arguments(parser) and run(args). Used when the module imports.
+# Subcommands provided by other packages: name -> modules tried in order.
+# A module with add_arguments(parser) and run(args) joins the parser; one
+# with only main(argv) gets the rest of the command line as is.
 PLUGINS = {
-    "logd": "logd.cli",
+    "logd": ("logd.cli", "logd.server"),
 }
 
 
-def resolve_plugins(table):
-    table = dict(table)
-    for name, modname in PLUGINS.items():
+def load_plugin(name):
+    """(kind, module) for a plugin subcommand, or None if none imports."""
+    for modname in PLUGINS.get(name, ()):
         try:
             mod = importlib.import_module(modname)
         except ImportError:
             continue
         if hasattr(mod, "add_arguments") and hasattr(mod, "run"):
+            return "args", mod
+        if hasattr(mod, "main"):
+            return "argv", mod
+    return None
+
+
+def resolve_plugins(table):
+    table = dict(table)
+    for name in PLUGINS:
+        found = load_plugin(name)
+        if found is None:
+            continue
+        kind, mod = found
+        if name in SUBCOMMANDS:
+            help_text = SUBCOMMANDS[name][0].replace(" (not implemented yet)", "")
+        else:
             help_text = (mod.__doc__ or name).strip().splitlines()[0]
+        if kind == "args":
             table[name] = (help_text, mod.add_arguments, mod.run)
+        else:
+            table[name] = (f"{help_text} (memorydb {name} --help)", no_args,
+                           lambda args, mod=mod: mod.main([]))
     return table
 
 
@@ -264,6 +285,12 @@ def build_parser(table):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in PLUGINS:
+        found = load_plugin(argv[0])
+        if found is not None and found[0] == "argv":
+            # Its own parser reads the rest (memorydb logd --help works).
+            return found[1].main(argv[1:])
     table = resolve_plugins(SUBCOMMANDS)
     parser = build_parser(table)
     args = parser.parse_args(argv)
