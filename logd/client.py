@@ -5,6 +5,7 @@ wall time into ticks, frames into step() calls, and Send actions into frames.
 All decisions live in quorum.py.
 """
 
+import math
 import time
 
 import zmq
@@ -29,7 +30,9 @@ def _dealer(ctx, endpoint):
     s.setsockopt(zmq.LINGER, 0)
     s.setsockopt(zmq.SNDHWM, 100000)
     s.setsockopt(zmq.RCVHWM, 100000)
-    s.setsockopt(zmq.IMMEDIATE, 1)   # do not queue for a logd that is not connected
+    # No IMMEDIATE: requests sent before the connection is up are queued, not
+    # dropped, so a new writer's first STATUS probe reaches every live logd
+    # (the probe is how it learns which fresh logds may join its epoch).
     s.setsockopt(zmq.RECONNECT_IVL, 50)
     s.setsockopt(zmq.RECONNECT_IVL_MAX, 500)
     s.connect(endpoint)
@@ -91,7 +94,8 @@ class QuorumClient:
                 self.next_tick = now + self.tick_s
                 self._dispatch(self.machine.tick())
             wait = max(0.0, min(deadline, self.next_tick) - now)
-            ready = dict(self.poller.poll(int(wait * 1000)))
+            # round up: poll(0) would spin and steal the CPU the logds need
+            ready = dict(self.poller.poll(math.ceil(wait * 1000)))
             for idx, s in enumerate(self.socks):
                 if s in ready:
                     self._drain(idx, s)
@@ -166,7 +170,6 @@ class LogdConn:
     def __init__(self, endpoint, ctx=None):
         self.ctx = ctx or zmq.Context.instance()
         self.sock = _dealer(self.ctx, endpoint)
-        self.sock.setsockopt(zmq.IMMEDIATE, 0)
         self.req = 0
 
     def send_raw(self, frame):
