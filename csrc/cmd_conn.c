@@ -1,0 +1,558 @@
+/* cmd_conn.c — connection commands: PING, ECHO, QUIT, RESET, HELLO, AUTH,
+ * SELECT, CLIENT, READONLY, READWRITE.
+ *
+ * They change only the calling client (or, for CLIENT KILL, ask the
+ * networking layer to close others); replies and error strings follow
+ * Redis 7.0 exactly.
+ */
+#include "server.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define CLIENT_NAME_MAX (64 * 1024)   /* a name is one argument; keep it sane */
+
+/* ------------------------------------------------------------ helpers */
+
+static void reply_err_subcommand_arity(client *c, const char *container, const marg *sub)
+{
+    char name[64];
+    size_t n = sub->len < sizeof(name) - 1 ? sub->len : sizeof(name) - 1;
+    for (size_t i = 0; i < n; i++) {
+        char ch = sub->ptr[i];
+        name[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+    }
+    name[n] = '\0';
+    reply_error_fmt(c, "ERR wrong number of arguments for '%s|%s' command", container, name);
+}
+
+/* Redis allows '!'..'~' only: names show up in CLIENT LIST lines, which
+ * are space separated. */
+static int name_is_valid(const marg *a)
+{
+    if (a->len > CLIENT_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < a->len; i++) {
+        unsigned char ch = (unsigned char)a->ptr[i];
+        if (ch < '!' || ch > '~')
+            return 0;
+    }
+    return 1;
+}
+
+/* Validates and sets (or clears, for "") the name; replies the error and
+ * returns -1 when invalid. */
+static int client_set_name(client *c, const marg *a)
+{
+    if (!name_is_valid(a)) {
+        reply_error(c, "ERR Client names cannot contain spaces, newlines or special characters.");
+        return -1;
+    }
+    sds_free(c->name);
+    c->name = a->len ? sds_newlen(a->ptr, a->len) : NULL;
+    return 0;
+}
+
+static int arg_eq_cstr(const marg *a, const char *s)
+{
+    return a->len == strlen(s) && memcmp(a->ptr, s, a->len) == 0;
+}
+
+/* No ACL users here: "default" with requirepass (or any password when
+ * none is set, the default user being nopass). */
+static int credentials_ok(const marg *user, const marg *pass)
+{
+    if (!arg_eq_cstr(user, "default"))
+        return 0;
+    if (server.cfg.requirepass[0] == '\0')
+        return 1;
+    return arg_eq_cstr(pass, server.cfg.requirepass);
+}
+
+static const char wrongpass_err[] = "WRONGPASS invalid username-password pair or user is disabled.";
+
+/* ------------------------------------------------------------ simple commands */
+
+void pingCommand(client *c)
+{
+    if (c->argc > 2) {
+        reply_err_arity(c, "ping");
+        return;
+    }
+    if (c->argc == 2)
+        reply_bulk(c, c->argv[1].ptr, c->argv[1].len);
+    else
+        reply_status(c, "PONG");
+}
+
+void echoCommand(client *c)
+{
+    reply_bulk(c, c->argv[1].ptr, c->argv[1].len);
+}
+
+void quitCommand(client *c)
+{
+    reply_ok(c);
+    c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+}
+
+void resetCommand(client *c)
+{
+    c->resp = 2;
+    sds_free(c->name);
+    c->name = NULL;
+    c->flags &= ~(CLIENT_READONLY_MODE | CLIENT_NO_EVICT | CLIENT_NO_TOUCH);
+    reply_status(c, "RESET");
+}
+
+void readonlyCommand(client *c)
+{
+    c->flags |= CLIENT_READONLY_MODE;
+    reply_ok(c);
+}
+
+void readwriteCommand(client *c)
+{
+    c->flags &= ~CLIENT_READONLY_MODE;
+    reply_ok(c);
+}
+
+void selectCommand(client *c)
+{
+    long long id;
+    if (!string2ll(c->argv[1].ptr, c->argv[1].len, &id)) {
+        reply_err_not_integer(c);
+        return;
+    }
+    int dbs = server.cfg.databases > 0 ? server.cfg.databases : 1;
+    if (id < 0 || id >= dbs) {
+        reply_error(c, "ERR DB index is out of range");
+        return;
+    }
+    reply_ok(c);
+}
+
+void authCommand(client *c)
+{
+    if (c->argc > 3) {
+        reply_err_syntax(c);
+        return;
+    }
+    if (c->argc == 2) {
+        if (server.cfg.requirepass[0] == '\0') {
+            reply_error(c, "ERR AUTH <password> called without any password configured for "
+                           "the default user. Are you sure your configuration is correct?");
+            return;
+        }
+        if (!arg_eq_cstr(&c->argv[1], server.cfg.requirepass)) {
+            reply_error(c, wrongpass_err);
+            return;
+        }
+        reply_ok(c);
+        return;
+    }
+    if (!credentials_ok(&c->argv[1], &c->argv[2])) {
+        reply_error(c, wrongpass_err);
+        return;
+    }
+    reply_ok(c);
+}
+
+/* ------------------------------------------------------------ HELLO */
+
+static void reply_hello_map(client *c)
+{
+    const char *role = strcmp(server.cfg.role_name, "slave") == 0 ? "replica" : "master";
+    reply_map_len(c, 7);
+    reply_bulk_cstr(c, "server");
+    reply_bulk_cstr(c, "redis");
+    reply_bulk_cstr(c, "version");
+    reply_bulk_cstr(c, MDB_REDIS_COMPAT_VERSION);
+    reply_bulk_cstr(c, "proto");
+    reply_ll(c, c->resp);
+    reply_bulk_cstr(c, "id");
+    reply_ll(c, (long long)c->id);
+    reply_bulk_cstr(c, "mode");
+    reply_bulk_cstr(c, "standalone");
+    reply_bulk_cstr(c, "role");
+    reply_bulk_cstr(c, role);
+    reply_bulk_cstr(c, "modules");
+    reply_array_len(c, 0);
+}
+
+void helloCommand(client *c)
+{
+    long long ver = 0;
+    if (c->argc >= 2) {
+        if (!string2ll(c->argv[1].ptr, c->argv[1].len, &ver)) {
+            reply_error(c, "ERR Protocol version is not an integer or out of range");
+            return;
+        }
+        if (ver < 2 || ver > 3) {
+            reply_error(c, "NOPROTO unsupported protocol version");
+            return;
+        }
+    }
+    const marg *user = NULL, *pass = NULL, *name = NULL;
+    for (int j = 2; j < c->argc; j++) {
+        int more = c->argc - j - 1;
+        if (arg_equals(&c->argv[j], "auth") && more >= 2) {
+            user = &c->argv[j + 1];
+            pass = &c->argv[j + 2];
+            j += 2;
+        } else if (arg_equals(&c->argv[j], "setname") && more >= 1) {
+            name = &c->argv[j + 1];
+            j += 1;
+        } else {
+            int n = c->argv[j].len > 128 ? 128 : (int)c->argv[j].len;
+            reply_error_fmt(c, "ERR Syntax error in HELLO option '%.*s'", n, c->argv[j].ptr);
+            return;
+        }
+    }
+    if (user && !credentials_ok(user, pass)) {
+        reply_error(c, wrongpass_err);
+        return;
+    }
+    if (name && client_set_name(c, name) != 0)
+        return;
+    if (ver)
+        c->resp = (int)ver;
+    reply_hello_map(c);
+}
+
+/* ------------------------------------------------------------ CLIENT */
+
+static const char *const client_help[] = {
+    "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
+    "GETNAME",
+    "    Return the name of the current connection.",
+    "ID",
+    "    Return the ID of the current connection.",
+    "INFO",
+    "    Return information about the current client connection.",
+    "KILL <ip:port>",
+    "    Kill connection made from <ip:port>.",
+    "KILL <option> <value> [<option> <value> [...]]",
+    "    Kill connections. Options are:",
+    "    * ADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made from the specified address",
+    "    * LADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made to specified local address",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Kill connections by type.",
+    "    * USER <username>",
+    "      Kill connections authenticated by <username>.",
+    "    * SKIPME (YES|NO)",
+    "      Skip killing current connection (default: yes).",
+    "    * ID <client-id>",
+    "      Kill connections by client id.",
+    "LIST [options ...]",
+    "    Return information about client connections. Options:",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Return clients of specified type.",
+    "    * ID <client-id> [<client-id> ...]",
+    "      Return clients of specified IDs only.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection (only ON is supported).",
+    "SETNAME <name>",
+    "    Assign the name <name> to the current connection.",
+    "SETINFO <LIB-NAME|LIB-VER> <value>",
+    "    Set client meta attr. Options are:",
+    "NO-EVICT (ON|OFF)",
+    "    Protect current client connection from eviction.",
+    "NO-TOUCH (ON|OFF)",
+    "    Will not touch LRU/LFU stats when this mode is on.",
+    "HELP",
+    "    Prints this help.",
+};
+
+static void client_help_cmd(client *c)
+{
+    long n = (long)(sizeof(client_help) / sizeof(client_help[0]));
+    reply_array_len(c, n);
+    for (long i = 0; i < n; i++)
+        reply_status(c, client_help[i]);
+}
+
+/* Client types: every connection here is a normal one. Returns 1 normal,
+ * 0 another known type, -1 unknown. */
+static int client_type_matches_normal(const marg *t)
+{
+    if (arg_equals(t, "normal"))
+        return 1;
+    if (arg_equals(t, "master") || arg_equals(t, "replica") || arg_equals(t, "slave") ||
+        arg_equals(t, "pubsub"))
+        return 0;
+    return -1;
+}
+
+static void reply_err_unknown_type(client *c, const marg *t)
+{
+    int n = t->len > 128 ? 128 : (int)t->len;
+    reply_error_fmt(c, "ERR Unknown client type '%.*s'", n, t->ptr);
+}
+
+static void client_list_reply(client *c, sds s)
+{
+    reply_verbatim(c, s, sds_len(s), "txt");
+    sds_free(s);
+}
+
+static int id_in_args(uint64_t id, const long long *ids, int n)
+{
+    for (int i = 0; i < n; i++)
+        if ((uint64_t)ids[i] == id)
+            return 1;
+    return 0;
+}
+
+#define CLIENT_LIST_MAX_IDS 1024
+
+static void client_list_cmd(client *c)
+{
+    int want_all = 1;
+    long long ids[CLIENT_LIST_MAX_IDS];
+    int nids = -1;
+    if (c->argc == 4 && arg_equals(&c->argv[2], "type")) {
+        int m = client_type_matches_normal(&c->argv[3]);
+        if (m < 0) {
+            reply_err_unknown_type(c, &c->argv[3]);
+            return;
+        }
+        want_all = m;
+    } else if (c->argc > 3 && arg_equals(&c->argv[2], "id")) {
+        nids = 0;
+        for (int j = 3; j < c->argc; j++) {
+            long long v;
+            if (!string2ll(c->argv[j].ptr, c->argv[j].len, &v) || v <= 0) {
+                reply_error(c, "ERR Invalid client ID");
+                return;
+            }
+            if (nids < CLIENT_LIST_MAX_IDS)
+                ids[nids++] = v;
+        }
+    } else if (c->argc != 2) {
+        reply_err_syntax(c);
+        return;
+    }
+    sds s = sds_empty();
+    if (c->fd < 0 && nids < 0 && want_all) {   /* a fake client lists itself */
+        s = client_info_string(s, c);
+        s = sds_cat(s, "\n");
+    }
+    long long bound = server.connected_clients + 1;
+    for (client *o = server.clients_head; o && want_all && bound-- > 0; o = o->next_all) {
+        if (nids >= 0 && !id_in_args(o->id, ids, nids))
+            continue;
+        s = client_info_string(s, o);
+        s = sds_cat(s, "\n");
+    }
+    client_list_reply(c, s);
+}
+
+static void client_info_cmd(client *c)
+{
+    sds s = client_info_string(sds_empty(), c);
+    s = sds_cat(s, "\n");
+    client_list_reply(c, s);
+}
+
+typedef struct kill_filter {
+    int has_id;
+    uint64_t id;
+    const marg *addr, *laddr, *user;
+    int type_normal;     /* 1 normal/all, 0 a type with no clients here */
+    int skipme;
+} kill_filter;
+
+static int kill_filter_parse(client *c, kill_filter *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->type_normal = 1;
+    f->skipme = 1;
+    for (int i = 2; i < c->argc; i += 2) {
+        if (i + 1 >= c->argc) {
+            reply_err_syntax(c);
+            return -1;
+        }
+        const marg *opt = &c->argv[i], *val = &c->argv[i + 1];
+        if (arg_equals(opt, "id")) {
+            long long v;
+            if (!string2ll(val->ptr, val->len, &v) || v <= 0) {
+                reply_error(c, "ERR client-id should be greater than 0");
+                return -1;
+            }
+            f->has_id = 1;
+            f->id = (uint64_t)v;
+        } else if (arg_equals(opt, "type")) {
+            int m = client_type_matches_normal(val);
+            if (m < 0) {
+                reply_err_unknown_type(c, val);
+                return -1;
+            }
+            f->type_normal = m;
+        } else if (arg_equals(opt, "addr")) {
+            f->addr = val;
+        } else if (arg_equals(opt, "laddr")) {
+            f->laddr = val;
+        } else if (arg_equals(opt, "user")) {
+            f->user = val;
+        } else if (arg_equals(opt, "skipme")) {
+            if (arg_equals(val, "yes")) f->skipme = 1;
+            else if (arg_equals(val, "no")) f->skipme = 0;
+            else { reply_err_syntax(c); return -1; }
+        } else {
+            reply_err_syntax(c);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int kill_filter_match(const kill_filter *f, const client *self, const client *o)
+{
+    if (!f->type_normal)
+        return 0;
+    if (f->has_id && o->id != f->id)
+        return 0;
+    if (f->addr && !arg_eq_cstr(f->addr, o->addr))
+        return 0;
+    if (f->laddr && !arg_eq_cstr(f->laddr, o->laddr))
+        return 0;
+    if (f->user && !arg_eq_cstr(f->user, "default"))
+        return 0;
+    if (f->skipme && o == self)
+        return 0;
+    return 1;
+}
+
+/* The caller gets its reply before it goes; others close before the next
+ * loop iteration. */
+static void kill_one(client *c, client *victim)
+{
+    if (victim == c)
+        c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+    else
+        client_close_async(victim);
+}
+
+static void client_kill_cmd(client *c)
+{
+    if (c->argc == 3) {                 /* legacy: CLIENT KILL ip:port */
+        long long bound = server.connected_clients + 1;
+        for (client *o = server.clients_head; o && bound-- > 0; o = o->next_all) {
+            if (arg_eq_cstr(&c->argv[2], o->addr) && !(o->flags & CLIENT_CLOSE_ASAP)) {
+                reply_ok(c);
+                kill_one(c, o);
+                return;
+            }
+        }
+        reply_error(c, "ERR No such client");
+        return;
+    }
+    kill_filter f;
+    if (kill_filter_parse(c, &f) != 0)
+        return;
+    long long killed = 0;
+    long long bound = server.connected_clients + 1;
+    for (client *o = server.clients_head; o && bound-- > 0; o = o->next_all) {
+        if (kill_filter_match(&f, c, o) && !(o->flags & CLIENT_CLOSE_ASAP)) {
+            kill_one(c, o);
+            killed++;
+        }
+    }
+    reply_ll(c, killed);
+}
+
+static void client_flag_onoff(client *c, int flag)
+{
+    if (arg_equals(&c->argv[2], "on")) {
+        c->flags |= flag;
+        reply_ok(c);
+    } else if (arg_equals(&c->argv[2], "off")) {
+        c->flags &= ~flag;
+        reply_ok(c);
+    } else {
+        reply_err_syntax(c);
+    }
+}
+
+static void client_setinfo_cmd(client *c)
+{
+    const marg *attr = &c->argv[2];
+    if (!arg_equals(attr, "lib-name") && !arg_equals(attr, "lib-ver")) {
+        int n = attr->len > 128 ? 128 : (int)attr->len;
+        reply_error_fmt(c, "ERR Unrecognized option '%.*s'", n, attr->ptr);
+        return;
+    }
+    if (!name_is_valid(&c->argv[3])) {
+        reply_error_fmt(c, "ERR %s cannot contain spaces, newlines or special characters.",
+                        arg_equals(attr, "lib-name") ? "lib-name" : "lib-ver");
+        return;
+    }
+    reply_ok(c);       /* accepted; not shown by CLIENT LIST in the 7.0 format */
+}
+
+static void client_reply_cmd(client *c)
+{
+    if (arg_equals(&c->argv[2], "on"))
+        reply_ok(c);
+    else if (arg_equals(&c->argv[2], "off") || arg_equals(&c->argv[2], "skip"))
+        reply_error(c, "ERR CLIENT REPLY OFF|SKIP is not supported");
+    else
+        reply_err_syntax(c);
+}
+
+typedef struct client_sub {
+    const char *name;
+    int arity;                          /* as command arity: >0 exact, <0 at least */
+    void (*fn)(client *c);
+} client_sub;
+
+static void client_id_cmd(client *c) { reply_ll(c, (long long)c->id); }
+static void client_getname_cmd(client *c) {
+    if (c->name) reply_bulk(c, c->name, sds_len(c->name));
+    else reply_null(c);
+}
+static void client_setname_cmd(client *c) {
+    if (client_set_name(c, &c->argv[2]) == 0) reply_ok(c);
+}
+static void client_getredir_cmd(client *c) { reply_ll(c, -1); }
+static void client_noevict_cmd(client *c) { client_flag_onoff(c, CLIENT_NO_EVICT); }
+static void client_notouch_cmd(client *c) { client_flag_onoff(c, CLIENT_NO_TOUCH); }
+
+static const client_sub client_subs[] = {
+    {"id", 2, client_id_cmd},
+    {"info", 2, client_info_cmd},
+    {"list", -2, client_list_cmd},
+    {"kill", -3, client_kill_cmd},
+    {"setname", 3, client_setname_cmd},
+    {"getname", 2, client_getname_cmd},
+    {"getredir", 2, client_getredir_cmd},
+    {"no-evict", 3, client_noevict_cmd},
+    {"no-touch", 3, client_notouch_cmd},
+    {"setinfo", 4, client_setinfo_cmd},
+    {"reply", 3, client_reply_cmd},
+    {"help", 2, client_help_cmd},
+};
+
+void clientCommand(client *c)
+{
+    const marg *sub = &c->argv[1];
+    for (size_t i = 0; i < sizeof(client_subs) / sizeof(client_subs[0]); i++) {
+        const client_sub *s = &client_subs[i];
+        if (!arg_equals(sub, s->name))
+            continue;
+        int ok = s->arity > 0 ? c->argc == s->arity : c->argc >= -s->arity;
+        if (!ok) {
+            reply_err_subcommand_arity(c, "client", sub);
+            return;
+        }
+        s->fn(c);
+        return;
+    }
+    int n = sub->len > 128 ? 128 : (int)sub->len;
+    reply_error_fmt(c, "ERR unknown subcommand '%.*s'. Try CLIENT HELP.", n, sub->ptr);
+}
