@@ -196,12 +196,20 @@ int tracker_note_write(tracker *t, uint64_t seq, const char *key, size_t len)
     return 0;
 }
 
+void tracker_note_global_write(tracker *t, uint64_t seq)
+{
+    tracker_note_seq(t, seq);
+    t->global_seq = seq;
+}
+
 uint64_t tracker_key_barrier(const tracker *t, const char *key, size_t len)
 {
+    uint64_t global = t->global_seq > t->commit_seq ? t->global_seq : 0;
     if (t->fifo_count == 0)
-        return 0;   /* the common case on a quiet keyspace: no hash lookup */
+        return global;   /* the common case on a quiet keyspace: no hash lookup */
     dict_entry *de = dict_find(t->dirty, key, len);
-    return de ? (uint64_t)de->v.s64 : 0;
+    uint64_t seq = de ? (uint64_t)de->v.s64 : 0;
+    return seq > global ? seq : global;
 }
 
 uint64_t tracker_keyspace_barrier(const tracker *t)

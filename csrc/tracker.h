@@ -52,6 +52,7 @@ typedef struct tracker_dirty {
 typedef struct tracker {
     uint64_t last_seq;          /* highest seq emitted by the engine */
     uint64_t commit_seq;        /* highest seq durable on the log */
+    uint64_t global_seq;        /* last write to every key (FLUSHALL) */
     dict *dirty;                /* key -> s64 seq of its latest uncommitted write */
     tracker_dirty *fifo;        /* writes in seq order, to clean `dirty` on commit */
     uint32_t fifo_head, fifo_count, fifo_cap;
@@ -72,6 +73,9 @@ void tracker_slot_close(tracker *t, uint32_t slot);    /* drops parked replies *
  * tracker_note_seq. Returns -1 past TRACKER_MAX_DIRTY. */
 int tracker_note_write(tracker *t, uint64_t seq, const char *key, size_t len);
 void tracker_note_seq(tracker *t, uint64_t seq);
+/* Record `seq` changed every key (FLUSHALL/FLUSHDB): until it commits, a
+ * read of any key waits for it. */
+void tracker_note_global_write(tracker *t, uint64_t seq);
 
 /* What a read of `key` must wait for (0: nothing uncommitted). */
 uint64_t tracker_key_barrier(const tracker *t, const char *key, size_t len);
