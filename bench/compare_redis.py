@@ -134,12 +134,12 @@ class Server:
 def node_binary(explicit):
     if explicit:
         return explicit
+    cand = os.path.join(sysconfig.get_path("scripts"), "memorydb-server")
+    if os.access(cand, os.X_OK):
+        return cand     # the binary itself, not a pyenv shim in front of it
     found = shutil.which("memorydb-server")
     if found:
         return found
-    cand = os.path.join(sysconfig.get_path("scripts"), "memorydb-server")
-    if os.access(cand, os.X_OK):
-        return cand
     sys.exit("memorydb-server not found: pip install -e . (or pass --node-bin)")
 
 

@@ -92,10 +92,10 @@ def add_up_args(p):
 def server_command():
     """argv prefix that starts one node: the native binary if installed,
     else this interpreter running `memorydb node`."""
-    exe = shutil.which("memorydb-server")
-    if exe is None:
-        cand = os.path.join(sysconfig.get_path("scripts"), "memorydb-server")
-        exe = cand if os.access(cand, os.X_OK) else None
+    # The copy beside this interpreter first: PATH may hold a pyenv shim
+    # (a bash script that re-resolves the interpreter on every start).
+    cand = os.path.join(sysconfig.get_path("scripts"), "memorydb-server")
+    exe = cand if os.access(cand, os.X_OK) else shutil.which("memorydb-server")
     if exe is not None:
         return [exe]
     return [sys.executable, "-m", "pynode", "node"]

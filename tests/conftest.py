@@ -3,8 +3,8 @@ other suites use them.
 
 Helpers (plain functions, `from conftest import free_port`):
   free_port()          a TCP port on 127.0.0.1 that was free a moment ago.
-  server_binary()      path of memorydb-server ($MEMORYDB_SERVER, PATH, or
-                       the interpreter's scripts dir); None if not installed.
+  server_binary()      path of memorydb-server ($MEMORYDB_SERVER, the
+                       interpreter's scripts dir, or PATH); None if missing.
   redis_cli_path()     path of redis-cli (None if missing).
   start_node(*args)    starts memorydb-server on a free port with extra
                        arguments; returns a Server (caller calls .stop()).
@@ -61,14 +61,15 @@ def free_port() -> int:
 
 
 def server_binary() -> str | None:
+    """$MEMORYDB_SERVER, else the one installed beside this interpreter (not
+    a pyenv shim: a bash script in front of it), else whatever PATH has."""
     env = os.environ.get("MEMORYDB_SERVER")
     if env:
         return env
-    found = shutil.which("memorydb-server")
-    if found:
-        return found
     cand = os.path.join(sysconfig.get_path("scripts"), "memorydb-server")
-    return cand if os.access(cand, os.X_OK) else None
+    if os.access(cand, os.X_OK):
+        return cand
+    return shutil.which("memorydb-server")
 
 
 def redis_cli_path() -> str | None:

@@ -19,7 +19,7 @@ def test_server_binary_is_on_path():
 
 
 def test_server_binary_is_elf():
-    path = server_binary()
+    path = server_binary()          # the real file, not a pyenv shim in front of it
     assert path is not None
     with open(path, "rb") as f:
         assert f.read(4) == b"\x7fELF"
