@@ -361,6 +361,28 @@ def wait_until(pred, timeout: float, interval: float = 0.05) -> bool:
         time.sleep(interval)
 
 
+class EngineConn:
+    """RawConn's call() over an in-process engine (conftest's `engine`), so
+    the same scenarios compare engine.execute's raw replies with Redis'."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.resp = 2
+
+    def call(self, *args, timeout: float | None = None) -> bytes:
+        raw = self.engine.execute(*args, resp=self.resp)
+        if args and to_bytes(args[0]).upper() == b"HELLO" and len(args) > 1 \
+                and not is_error(raw):
+            self.resp = int(to_bytes(args[1]))
+        return raw
+
+    def value(self, *args):
+        return decode_one(self.call(*args))
+
+    def close(self):
+        pass
+
+
 # ------------------------------------------------------------------ fixtures used by the suites
 
 @pytest.fixture
@@ -381,6 +403,25 @@ def pair(node, redis_server):
     assert b.call("FLUSHALL") == b"+OK\r\n"
     yield Pair(a, b)
     a.close()
+    b.close()
+
+
+def get_engine(request):
+    """conftest's `engine`, or a skip if the extension is not built (the same
+    policy as conftest's `node` when memorydb-server is missing)."""
+    try:
+        return request.getfixturevalue("engine")
+    except ImportError as exc:
+        pytest.skip(f"engine extension not built: {exc}")
+
+
+@pytest.fixture
+def epair(request, redis_server):
+    """The in-process engine against redis-server, both empty."""
+    engine = get_engine(request)
+    b = RawConn(redis_server.host, redis_server.port)
+    assert b.call("FLUSHALL") == b"+OK\r\n"
+    yield Pair(EngineConn(engine), b)
     b.close()
 
 

@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from helpers import RawConn, decode_one, encode_command, fmt_args
+from helpers import EngineConn, RawConn, decode_one, encode_command, fmt_args, get_engine
 
 KEYS = [b"k0", b"k1", b"k2", b"k3", b"k4", b"k5", b"", b"k\x00\r\n"]
 NOW_S = int(time.time())
@@ -199,12 +199,16 @@ def _same(cmd: tuple, a: bytes, b: bytes) -> bool:
     return False
 
 
-def run_differential(node_conn: RawConn, ref_conn: RawConn, seed: int, n: int):
+def run_differential(node_conn, ref_conn: RawConn, seed: int, n: int):
+    """node_conn: a RawConn, or an EngineConn (commands run one by one)."""
     cmds = Gen(seed).commands(n)
     history = []
     for start in range(0, n, BATCH):
         batch = cmds[start:start + BATCH]
-        ra = _pipeline(node_conn, batch)
+        if isinstance(node_conn, RawConn):
+            ra = _pipeline(node_conn, batch)
+        else:
+            ra = [node_conn.call(*c) for c in batch]
         rb = _pipeline(ref_conn, batch)
         for i, (cmd, a, b) in enumerate(zip(batch, ra, rb)):
             history.append(cmd)
@@ -255,6 +259,17 @@ def test_random_commands_resp3(conns, seed):
     assert decode_one(a.call("HELLO", "3"))[2][1] == 3
     assert decode_one(b.call("HELLO", "3"))[2][1] == 3
     run_differential(a, b, 10**6 + seed, COMMANDS_PER_SEED // 2)
+
+
+@pytest.mark.parametrize("seed", _seeds()[:3])
+def test_random_commands_engine(request, redis_server, seed):
+    """The in-process engine (engine.execute) against redis-server."""
+    engine = get_engine(request)
+    b = RawConn(redis_server.host, redis_server.port)
+    try:
+        run_differential(EngineConn(engine), b, 2 * 10**6 + seed, COMMANDS_PER_SEED)
+    finally:
+        b.close()
 
 
 def test_generator_is_deterministic():

@@ -10,7 +10,7 @@ import time
 import pytest
 import redis
 
-from helpers import RawConn, decode_one, pair, nconn, r  # noqa: F401  (fixtures)
+from helpers import RawConn, decode_one, epair, pair, nconn, r  # noqa: F401  (fixtures)
 from test_strings import run_scenario
 
 NOW_S = int(time.time())
@@ -118,6 +118,12 @@ SCENARIOS = {
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_scenario_same_as_redis(pair, name):
     run_scenario(pair, SCENARIOS[name])
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_scenario_engine_same_as_redis(epair, name):
+    """The same scenario through engine.execute (no network in between)."""
+    run_scenario(epair, SCENARIOS[name])
 
 
 def test_scenarios_resp3(pair):

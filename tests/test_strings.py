@@ -11,7 +11,7 @@ import time
 import pytest
 import redis
 
-from helpers import RawConn, decode_one, is_error, pair, nconn, r  # noqa: F401  (fixtures)
+from helpers import RawConn, decode_one, is_error, epair, pair, nconn, r  # noqa: F401  (fixtures)
 
 BIN = b"a\x00b\r\nc\xff"
 BIG_INT = "9223372036854775807"
@@ -183,6 +183,12 @@ def run_scenario(pair, cmds):
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_scenario_same_as_redis(pair, name):
     run_scenario(pair, SCENARIOS[name])
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_scenario_engine_same_as_redis(epair, name):
+    """The same scenario through engine.execute (no network in between)."""
+    run_scenario(epair, SCENARIOS[name])
 
 
 @pytest.mark.parametrize("name", ["get_set_basic", "incrbyfloat", "lcs", "getex", "set_get_option"])
