@@ -506,8 +506,10 @@ static void reply_buffer_trim(client *c)
 }
 
 /* Sends released output. Returns -1 if the connection failed. */
-static int client_send(client *c)
+static int client_send(client *c, long long now_ms)
 {
+    if (c->reply_sent < c->reply_released)
+        c->last_interaction_ms = now_ms;    /* output counts as activity, as in Redis */
     for (int i = 0; i < WRITES_PER_FLUSH && c->reply_sent < c->reply_released; i++) {
         size_t len = c->reply_released - c->reply_sent;
         ssize_t n = send(c->fd, c->reply + c->reply_sent, len, MSG_NOSIGNAL);
@@ -529,9 +531,9 @@ static int client_send(client *c)
 /* Writes what may be sent; installs or removes the writable handler as
  * needed; frees the client when it was closing and all is sent. Returns
  * -1 if c was freed. */
-static int client_flush(client *c)
+static int client_flush(client *c, long long now_ms)
 {
-    if (client_send(c) != 0) {
+    if (client_send(c, now_ms) != 0) {
         client_free(c);
         return -1;
     }
@@ -566,7 +568,7 @@ static void client_write_handler(ae_loop *l, int fd, void *data, int mask)
         client_free(c);
         return;
     }
-    (void)client_flush(c);
+    (void)client_flush(c, mstime());
 }
 
 void networking_before_sleep(void)
@@ -574,7 +576,10 @@ void networking_before_sleep(void)
     /* Detach first: nothing below schedules clients, and frees of listed
      * clients happen only through this walk. */
     client *c = server.pending_writes;
+    if (!c)
+        return;
     server.pending_writes = NULL;
+    long long now_ms = mstime();
     long long bound = server.connected_clients + 1;
     while (c && bound-- > 0) {
         client *next = c->next_pending_write;
@@ -583,7 +588,7 @@ void networking_before_sleep(void)
         if (c->flags & CLIENT_CLOSE_ASAP)
             client_free(c);
         else
-            (void)client_flush(c);
+            (void)client_flush(c, now_ms);
         c = next;
     }
     assert(c == NULL);

@@ -6,7 +6,7 @@ set -e
 OUT=${1:-/tmp/net_server}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TMP=$(mktemp -d)
-CFLAGS="-std=gnu11 -O2 -g -Wall -Wextra -I$ROOT/csrc"
+CFLAGS="-std=gnu11 -O2 -g -Wall -Wextra -I$ROOT/csrc ${NET_CFLAGS:-}"
 OBJS=""
 for f in "$ROOT"/csrc/*.c; do
     o="$TMP/$(basename "$f" .c).o"
@@ -16,14 +16,14 @@ gcc $CFLAGS -c "$ROOT/tests/c/net_main.c" -o "$TMP/net_main.o"
 # Undefined *Command symbols become stubs replying an error.
 : > "$TMP/stubs.c"
 echo '#include "mdb.h"' >> "$TMP/stubs.c"
-if ! gcc -o "$OUT" "$TMP/net_main.o" $OBJS -lm 2>"$TMP/link"; then
+if ! gcc ${NET_CFLAGS:-} -o "$OUT" "$TMP/net_main.o" $OBJS -lm 2>"$TMP/link"; then
     grep -o "undefined reference to \`[A-Za-z_0-9]*'" "$TMP/link" | sed "s/.*\`\(.*\)'/\1/" | sort -u > "$TMP/undef"
     grep -v 'Command$' "$TMP/undef" >&2 && { echo "non-command symbols missing" >&2; }
     for s in $(grep 'Command$' "$TMP/undef"); do
         echo "void $s(client *c) { reply_error(c, \"ERR command not built yet\"); }" >> "$TMP/stubs.c"
     done
     gcc $CFLAGS -c "$TMP/stubs.c" -o "$TMP/stubs.o"
-    gcc -o "$OUT" "$TMP/net_main.o" $OBJS "$TMP/stubs.o" -lm
+    gcc ${NET_CFLAGS:-} -o "$OUT" "$TMP/net_main.o" $OBJS "$TMP/stubs.o" -lm
 fi
 rm -rf "$TMP"
 echo "built $OUT"
