@@ -326,7 +326,7 @@ static void client_list_cmd(client *c)
         nids = 0;
         for (int j = 3; j < c->argc; j++) {
             long long v;
-            if (!string2ll(c->argv[j].ptr, c->argv[j].len, &v) || v <= 0) {
+            if (!string2ll(c->argv[j].ptr, c->argv[j].len, &v)) {   /* 0, -5: match none */
                 reply_error(c, "ERR Invalid client ID");
                 return;
             }
@@ -398,6 +398,11 @@ static int kill_filter_parse(client *c, kill_filter *f)
         } else if (arg_equals(opt, "laddr")) {
             f->laddr = val;
         } else if (arg_equals(opt, "user")) {
+            if (!arg_eq_cstr(val, "default")) {      /* the only user there is */
+                int n = val->len > 128 ? 128 : (int)val->len;
+                reply_error_fmt(c, "ERR No such user '%.*s'", n, val->ptr);
+                return -1;
+            }
             f->user = val;
         } else if (arg_equals(opt, "skipme")) {
             if (arg_equals(val, "yes")) f->skipme = 1;

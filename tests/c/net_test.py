@@ -168,6 +168,48 @@ def test_client_commands(srv):
     b.close()
 
 
+CONN_CASES = [
+    ["ping"], ["ping", "x"], ["ping", "a", "b"], ["echo"], ["echo", "a", "b"],
+    ["select", "0"], ["select", "-1"], ["select", "a"],
+    ["auth"], ["auth", "a"], ["auth", "a", "b"], ["auth", "default", "b"], ["auth", "a", "b", "c"],
+    ["hello", "2", "auth", "foo", "bar"], ["hello", "2", "setname", "a\nb"], ["hello", "1"],
+    ["hello", "x"], ["hello", "2", "auth", "x"],
+    ["client"], ["client", "id", "x"], ["client", "getname"], ["client", "setname", "nm"],
+    ["client", "getname"], ["client", "setname", ""], ["client", "getname"],
+    ["client", "list", "type"], ["client", "list", "type", "master"], ["client", "list", "type", "bad"],
+    ["client", "list", "id", "0"], ["client", "list", "id", "x"], ["client", "list", "foo", "bar"],
+    ["client", "kill"], ["client", "kill", "1.1.1.1:1"], ["client", "kill", "id"],
+    ["client", "kill", "id", "x"], ["client", "kill", "type", "master"], ["client", "kill", "type", "foo"],
+    ["client", "kill", "addr", "1.1.1.1:1"], ["client", "kill", "user", "nobody"],
+    ["client", "kill", "skipme", "x"], ["client", "kill", "bogus", "1"], ["client", "kill", "id", "1", "skipme"],
+    ["client", "no-evict", "on"], ["client", "no-evict", "x"], ["client", "no-evict"],
+    ["client", "reply", "x"], ["client", "reply", "on"], ["client", "getredir"], ["client", "help", "x"],
+    ["client", "nosuch"], ["reset"], ["reset", "x"],
+    ["hello", "3"], ["client", "getname"], ["ping"], ["reset"], ["client", "getname"],
+]
+
+
+def test_conn_commands_vs_redis(srv, ref_port):
+    """Same commands on one connection to each server: identical bytes."""
+    if not ref_port:
+        return
+    outs = []
+    for port in (srv.port, ref_port):
+        s = conn(port)
+        got = []
+        for c in CONN_CASES:
+            s.sendall(cmd(*c))
+            s.settimeout(2)
+            data = s.recv(65536)
+            if c[0] == "hello" and data.startswith(b"%"):   # version and id differ by design
+                data = data.split(b"version")[0]
+            got.append(data)
+        outs.append(got)
+        s.close()
+    diffs = [(c, a, b) for c, a, b in zip(CONN_CASES, outs[0], outs[1]) if a != b]
+    assert not diffs, diffs
+
+
 def test_maxclients():
     srv = Server(maxclients=3)
     try:
@@ -239,6 +281,7 @@ def main():
         test_pipeline_and_split_frames(srv)
         test_protocol_errors_close(srv, ref_port)
         test_quit_closes_and_ignores_rest(srv)
+        test_conn_commands_vs_redis(srv, ref_port)
         test_big_bulk_and_slow_reader(srv)
         test_client_commands(srv)
         test_many_idle_clients(srv)
