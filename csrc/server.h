@@ -52,6 +52,13 @@ typedef struct server_state {
     long long stat_peak_memory;
     long long stat_total_commands_us;
     int active_expire_disabled;     /* DEBUG SET-ACTIVE-EXPIRE 0: cron skips active expiry (zero = enabled) */
+    /* Durable-path hooks (NULL = unset). With DURABILITY_LOG networking.c
+     * never releases output itself: after each command's reply (or a
+     * protocol error) is appended it calls reply_ready(c), and the durable
+     * path calls client_mark_released() when the log allows. client_freeing
+     * runs before a socket client is freed, so parked state can be dropped. */
+    void (*reply_ready)(client *c);
+    void (*client_freeing)(client *c);
 } server_state;
 
 extern server_state server;
