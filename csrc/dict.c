@@ -383,24 +383,35 @@ int dict_delete(dict *d, const char *key, size_t len)
 }
 
 /* ------------------------------------------------------------ iteration
- * An unsafe iterator does not pause rehashing: between two dict_iter_next
- * calls the caller must not call any dict function on d (a find may move
- * entries). A safe iterator pauses rehashing from its first next until
- * release, so the caller may find, add and delete (including the entry just
- * returned) meanwhile; entries added during iteration may or may not be seen.
+ * Every iterator pauses rehashing from its first dict_iter_next until it
+ * reaches the end or is released, so no entry moves between tables while a
+ * position is held: finds (which otherwise do a rehash step) are harmless
+ * during any iteration. A safe iterator additionally allows adds and deletes
+ * (including of the entry just returned); entries added meanwhile may or may
+ * not be seen. With an unsafe one the caller promises not to add or delete.
+ * Bit ITER_PAUSED of it->safe records that this iterator holds a pause.
  */
+#define ITER_PAUSED 2
 
 void dict_iter_init(dict_iter *it, dict *d, int safe)
 {
     it->d = d;
     it->index = -1;
     it->table = 0;
-    it->safe = safe;
+    it->safe = safe ? 1 : 0;
     it->entry = NULL;
     it->next_entry = NULL;
 }
 
 static int iter_started(const dict_iter *it) { return !(it->index == -1 && it->table == 0); }
+
+static void iter_unpause(dict_iter *it)
+{
+    if (!(it->safe & ITER_PAUSED)) return;
+    assert(it->d->pause_rehash > 0);
+    it->d->pause_rehash--;
+    it->safe &= ~ITER_PAUSED;
+}
 
 dict_entry *dict_iter_next(dict_iter *it)
 {
@@ -408,15 +419,18 @@ dict_entry *dict_iter_next(dict_iter *it)
     /* Bounded: each pass advances one bucket or returns. */
     for (;;) {
         if (it->entry == NULL) {
-            if (!iter_started(it) && it->safe) d->pause_rehash++;
+            if (!iter_started(it)) {
+                d->pause_rehash++;
+                it->safe |= ITER_PAUSED;
+            }
             it->index++;
             if ((unsigned long)it->index >= d->size[it->table]) {
                 if (is_rehashing(d) && it->table == 0) {
                     it->table = 1;
                     it->index = 0;
-                    if (d->size[1] == 0) return NULL;
                 } else {
                     it->index = (long)d->size[it->table];  /* stay at the end */
+                    iter_unpause(it);
                     return NULL;
                 }
             }
@@ -433,11 +447,7 @@ dict_entry *dict_iter_next(dict_iter *it)
 
 void dict_iter_release(dict_iter *it)
 {
-    if (it->safe && iter_started(it)) {
-        assert(it->d->pause_rehash > 0);
-        it->d->pause_rehash--;
-    }
-    it->safe = 0;  /* a second release is harmless */
+    iter_unpause(it);  /* a second release is harmless */
 }
 
 /* ------------------------------------------------------------ sampling */
