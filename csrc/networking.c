@@ -224,6 +224,8 @@ void client_free(client *c)
         client_free_fake(c);
         return;
     }
+    if (server.client_freeing)
+        server.client_freeing(c);
     if (c->pending_write)
         pending_unlink(c);
     ae_del(server.loop, c->fd, AE_READABLE | AE_WRITABLE);
@@ -378,11 +380,22 @@ static int argv_reserve(client *c, int argc)
     return 0;
 }
 
+/* A reply was appended. Cache mode sends it at once; log mode hands it to
+ * the durable path, which releases it (in order) when the log allows. */
+static void reply_done(client *c)
+{
+    if (server.cfg.durability == DURABILITY_NONE)
+        client_mark_released(c);
+    else if (server.reply_ready)
+        server.reply_ready(c);
+}
+
 static void protocol_error(client *c)
 {
     reply_error_fmt(c, "ERR Protocol error: %s", c->parser.err);
     c->flags |= CLIENT_CLOSE_AFTER_REPLY;
-    client_mark_released(c);
+    c->cmd = NULL;                      /* no command ran: the hook must not see the last one */
+    reply_done(c);
 }
 
 /* Runs the frame just parsed, whose first byte is at querybuf + qb_pos. */
@@ -403,9 +416,8 @@ static void run_frame(client *c)
     c->argv = c->argv_buf;
     c->argc = p->argc;
     command_execute(c);
+    reply_done(c);
     c->argc = 0;
-    if (server.cfg.durability == DURABILITY_NONE)
-        client_mark_released(c);
 }
 
 /* Executes every complete frame in the buffer. Bounded: each iteration
@@ -601,8 +613,9 @@ static int client_cron(client *c, long long now_ms)
 {
     long long idle_ms = now_ms - c->last_interaction_ms;
     int timeout = server.cfg.timeout;
-    int busy = c->reply_sent < c->reply_len || c->pending_write;
-    if (timeout > 0 && idle_ms > (long long)timeout * 1000 && !busy) {
+    /* As Redis: idle means no input and no output progress, whatever is
+     * still queued for a peer that stopped reading. */
+    if (timeout > 0 && idle_ms > (long long)timeout * 1000) {
         client_free(c);
         return -1;
     }
@@ -624,7 +637,7 @@ static int client_cron(client *c, long long now_ms)
 void networking_clients_cron(long long now_ms)
 {
     long long n = server.connected_clients;
-    int hz = server.cfg.hz > 0 ? server.cfg.hz : 10;
+    int hz = server.cfg.hz < 1 ? 1 : server.cfg.hz > 500 ? 500 : server.cfg.hz;
     /* Every client is visited about once a second whatever hz is. */
     long long visits = n / hz;
     if (visits < CRON_MIN_CLIENTS)

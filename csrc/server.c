@@ -184,6 +184,13 @@ static void before_sleep(ae_loop *loop)
 
 /* Active expiry gets a slice of each cron period: 25% at effort 1, a
  * little more per effort step, never more than half. */
+/* CONFIG SET hz accepts any value; the loop clamps it as Redis does. */
+static int server_hz(void)
+{
+    int hz = server.cfg.hz;
+    return hz < 1 ? 1 : hz > 500 ? 500 : hz;
+}
+
 static long long expire_budget_us(void)
 {
     int effort = server.cfg.active_expire_effort;
@@ -191,7 +198,7 @@ static long long expire_budget_us(void)
     if (effort > 10) effort = 10;
     long long perc = EXPIRE_BASE_PERC + 2LL * (effort - 1);
     if (perc > EXPIRE_MAX_PERC) perc = EXPIRE_MAX_PERC;
-    return 1000000LL / server.cfg.hz * perc / 100;
+    return 1000000LL / server_hz() * perc / 100;
 }
 
 static long long server_cron(ae_loop *loop, long long id, void *data)
@@ -208,7 +215,7 @@ static long long server_cron(ae_loop *loop, long long id, void *data)
     networking_clients_cron(mstime());
     if (server.shutdown_asap)
         ae_stop(loop);
-    return 1000 / server.cfg.hz;
+    return 1000 / server_hz();
 }
 
 /* ------------------------------------------------------------ run */
@@ -243,7 +250,12 @@ static void normalize_config(server_config *cfg)
 
 static int server_start(const server_config *cfg)
 {
+    /* Hooks are installed by the embedder before server_run(): keep them. */
+    void (*reply_ready)(client *) = server.reply_ready;
+    void (*client_freeing)(client *) = server.client_freeing;
     memset(&server, 0, sizeof(server));
+    server.reply_ready = reply_ready;
+    server.client_freeing = client_freeing;
     server.listen_fd = -1;
     server.cfg = *cfg;
     normalize_config(&server.cfg);
@@ -267,7 +279,7 @@ static int server_start(const server_config *cfg)
         return -1;
     }
     if (ae_add(server.loop, server.listen_fd, AE_READABLE, networking_accept_handler, NULL) != 0 ||
-        ae_add_timer(server.loop, 1000 / server.cfg.hz, server_cron, NULL) < 0) {
+        ae_add_timer(server.loop, 1000 / server_hz(), server_cron, NULL) < 0) {
         fprintf(stderr, "pymemorydb: could not register the listener: %s\n", strerror(errno));
         return -1;
     }
