@@ -241,7 +241,6 @@ def fill(server, keys, value_size):
 def memory(args, redis, node):
     out = {}
     for srv in (redis, node):
-        srv.call("FLUSHALL")
         base_used = int(srv.info_field("memory", "used_memory") or 0)
         base_rss = srv.rss_bytes()
         t0 = time.monotonic()
@@ -300,27 +299,38 @@ def parse_args(argv):
     return args
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    if not shutil.which("redis-benchmark"):
-        sys.exit("redis-benchmark not found: apt-get install redis-tools")
+def with_servers(args, fn):
+    """Runs fn(redis, node) on a fresh pair of servers, stopped afterwards."""
     tmp = tempfile.mkdtemp(prefix="mdb-bench-")
     redis, node = start_servers(args, tmp)
-    results = {"args": vars(args), "redis_pid": redis.pid, "node_pid": node.pid}
     try:
         print(f"redis-server pid {redis.pid} port {redis.port}; "
-              f"memorydb-server pid {node.pid} port {node.port}; "
-              f"-c {args.clients} -r {args.keyspace} -d {args.data_size}"
-              f"{' (pinned)' if args.pin else ''}")
-        if args.mode in ("throughput", "all"):
-            print(THROUGHPUT_HEADER)
-            results["throughput"] = throughput(args, redis, node)
-        if args.mode in ("memory", "all"):
-            results["memory"] = memory(args, redis, node)
+              f"memorydb-server pid {node.pid} port {node.port}"
+              f"{' (server on CPU 0, client on CPU 1)' if args.pin else ''}")
+        return fn(redis, node)
     finally:
         node.stop()
         redis.stop()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_throughput(args, redis, node):
+    print(f"redis-benchmark -c {args.clients} -r {args.keyspace} -d {args.data_size} -q --csv")
+    print(THROUGHPUT_HEADER)
+    return throughput(args, redis, node)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if not shutil.which("redis-benchmark"):
+        sys.exit("redis-benchmark not found: apt-get install redis-tools")
+    results = {"args": vars(args)}
+    # Memory runs on servers of its own: RSS never shrinks after a FLUSHALL,
+    # so a throughput run first would spoil the empty-server baseline.
+    if args.mode in ("throughput", "all"):
+        results["throughput"] = with_servers(args, lambda r, n: run_throughput(args, r, n))
+    if args.mode in ("memory", "all"):
+        results["memory"] = with_servers(args, lambda r, n: memory(args, r, n))
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:
