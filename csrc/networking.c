@@ -494,6 +494,30 @@ void client_mark_released(client *c)
         client_schedule(c);
 }
 
+/* Logical offset of reply[0]: sent bytes left the buffer's front. */
+static unsigned long long reply_base(const client *c)
+{
+    assert((unsigned long long)c->reply_total_bytes >= c->reply_sent);
+    return (unsigned long long)c->reply_total_bytes - c->reply_sent;
+}
+
+unsigned long long client_reply_offset(const client *c)
+{
+    return reply_base(c) + c->reply_len;
+}
+
+void client_release_upto(client *c, unsigned long long offset)
+{
+    unsigned long long base = reply_base(c);
+    assert(offset >= base && offset - base <= c->reply_len);
+    size_t pos = (size_t)(offset - base);
+    if (pos <= c->reply_released)
+        return;                         /* already released: releases only grow */
+    c->reply_released = pos;
+    if (c->fd >= 0 && !(c->conn_events & AE_WRITABLE))
+        client_schedule(c);
+}
+
 /* After a flush: reuse the buffer from the start, or give back a big one. */
 static void reply_buffer_trim(client *c)
 {

@@ -72,6 +72,12 @@ int server_run(const server_config *cfg);
 void client_free(client *c);
 void client_close_async(client *c);
 void client_mark_released(client *c);       /* reply_released = reply_len, schedule write */
+/* Output offsets for the durable path that survive buffer compaction:
+ * bytes appended to c's output since it connected. A parked reply is
+ * identified by client_reply_offset(c) right after it was appended, and
+ * released (with everything before it) by client_release_upto(). */
+unsigned long long client_reply_offset(const client *c);
+void client_release_upto(client *c, unsigned long long offset);
 client *client_by_id(uint64_t id);
 sds client_info_string(sds s, client *c);   /* one CLIENT LIST line, no newline */
 /* networking.c entry points used by server.c (the loop's plumbing). */

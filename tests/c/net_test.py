@@ -37,12 +37,14 @@ def build():
 
 
 class Server:
-    def __init__(self, maxclients=10000, timeout=0):
+    def __init__(self, maxclients=10000, timeout=0, durability=0):
         self.port = free_port()
-        self.proc = subprocess.Popen([BIN, str(self.port), str(maxclients), str(timeout)],
+        self.proc = subprocess.Popen([BIN, str(self.port), str(maxclients), str(timeout),
+                                      str(durability)],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         line = self.proc.stdout.readline().decode()
-        assert "ready on 127.0.0.1:%d (durability none)" % self.port in line, line
+        mode = "log" if durability else "none"
+        assert "ready on 127.0.0.1:%d (durability %s)" % (self.port, mode) in line, line
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
@@ -210,6 +212,19 @@ def test_conn_commands_vs_redis(srv, ref_port):
     assert not diffs, diffs
 
 
+def test_log_mode():
+    """Replies parked by the durable path leave in order once released."""
+    srv = Server(durability=1)
+    try:
+        test_pipeline_and_split_frames(srv)
+        test_protocol_errors_close(srv, None)
+        test_quit_closes_and_ignores_rest(srv)
+        test_big_bulk_and_slow_reader(srv)
+        test_client_commands(srv)
+    finally:
+        srv.stop()
+
+
 def test_maxclients():
     srv = Server(maxclients=3)
     try:
@@ -286,6 +301,7 @@ def main():
         test_client_commands(srv)
         test_many_idle_clients(srv)
         test_maxclients()
+        test_log_mode()
         test_idle_timeout()
     finally:
         srv.stop()
