@@ -477,7 +477,15 @@ static void object_on_key(client *c, const char *sub, mobj *o) {
     if (!strcmp(sub, "encoding")) {
         reply_bulk_cstr(c, obj_encoding_name(o->encoding));
     } else if (!strcmp(sub, "refcount")) {
-        reply_ll(c, o->refcount);
+        /* Redis shares the integers 0..9999 and reports them with its
+         * "shared" refcount; we keep no shared pool but report the same,
+         * so clients see what they would from Redis. */
+        long long v;
+        if (o->type == OBJ_STRING && o->encoding == ENC_INT &&
+            obj_get_ll(o, &v) == 0 && v >= 0 && v < 10000)
+            reply_ll(c, 2147483647);
+        else
+            reply_ll(c, o->refcount);
     } else if (!strcmp(sub, "idletime")) {
         if (lfu_policy()) {
             reply_error(c, "ERR An LFU maxmemory policy is selected, idle time not tracked. "

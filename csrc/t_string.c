@@ -193,7 +193,10 @@ static int parse_set_options(client *c, int first, int is_getex, set_opts *o)
                    !(o->flags & (SET_EXPIRE | SET_KEEPTTL))) {
             o->flags |= SET_PERSIST;
         } else if (expire_option_unit(a, &u, &rel) && has_next &&
-                   !(o->flags & (SET_EXPIRE | SET_KEEPTTL | SET_PERSIST))) {
+                   !(o->flags & (SET_KEEPTTL | SET_PERSIST)) &&
+                   (!expire_arg || (u == unit && rel == relative))) {
+            /* Repeating the same expire option is allowed (the last one
+             * wins), as in Redis; mixing two kinds is a syntax error. */
             o->flags |= SET_EXPIRE;
             unit = u;
             relative = rel;
@@ -556,7 +559,7 @@ void appendCommand(client *c)
     if (lookup_string_write(c, key, &o) != 0)
         return;
     if (!o) {
-        db_add(e, key->ptr, key->len, obj_create_string_raw(val->ptr, val->len));
+        db_add(e, key->ptr, key->len, obj_create_string(val->ptr, val->len));
         total = val->len;
     } else {
         if (check_string_length(c, (long long)obj_string_len(o) + (long long)val->len) != 0)
