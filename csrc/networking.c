@@ -30,8 +30,8 @@
 #include <sys/socket.h>
 
 #define QB_READ_MIN          (16 * 1024)          /* free space guaranteed before a read */
-#define QB_KEEP_MAX          (256 * 1024)         /* an empty buffer above this is freed at once */
-#define REPLY_KEEP_MAX       (64 * 1024)          /* a flushed reply buffer above this is freed */
+#define QB_KEEP_MAX          (1024 * 1024)        /* an empty buffer above this is freed at once */
+#define REPLY_KEEP_MAX       (1024 * 1024)        /* a flushed reply buffer above this is freed */
 #define REPLY_HARD_LIMIT     (1024LL * 1024 * 1024) /* unsent output above this closes the client */
 #define ACCEPTS_PER_EVENT    1000                 /* fairness bound for one readable listen fd */
 #define WRITES_PER_FLUSH     16                   /* send() calls per flush before yielding */
