@@ -295,6 +295,18 @@ static void accept_one(int fd, const struct sockaddr_storage *peer)
     server.eng->stats.numconnections++;
 }
 
+/* EMFILE keeps the listener readable, so this can repeat every loop
+ * iteration: say it at most once a second. */
+static void log_accept_error(int err)
+{
+    static long long last_ms;
+    long long now = mstime();
+    if (now - last_ms < 1000)
+        return;
+    last_ms = now;
+    fprintf(stderr, "pymemorydb: accept: %s\n", strerror(err));
+}
+
 void networking_accept_handler(ae_loop *l, int lfd, void *data, int mask)
 {
     (void)l; (void)data; (void)mask;
@@ -306,7 +318,7 @@ void networking_accept_handler(ae_loop *l, int lfd, void *data, int mask)
             if (errno == EINTR)
                 continue;
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED)
-                fprintf(stderr, "pymemorydb: accept: %s\n", strerror(errno));
+                log_accept_error(errno);
             return;
         }
         accept_one(fd, &peer);
@@ -369,6 +381,8 @@ static int argv_reserve(client *c, int argc)
 {
     if (argc <= c->argv_cap)
         return 0;
+    if (argc > (1 << 28))               /* beyond what a 1 GB query buffer can hold */
+        return -1;
     int cap = c->argv_cap ? c->argv_cap : ARGV_INITIAL;
     while (cap < argc)
         cap *= 2;
@@ -384,10 +398,10 @@ static int argv_reserve(client *c, int argc)
  * the durable path, which releases it (in order) when the log allows. */
 static void reply_done(client *c)
 {
-    if (server.cfg.durability == DURABILITY_NONE)
-        client_mark_released(c);
-    else if (server.reply_ready)
+    if (server.cfg.durability != DURABILITY_NONE && server.reply_ready)
         server.reply_ready(c);
+    else
+        client_mark_released(c);        /* (log mode without a durable path: warned at start) */
 }
 
 static void protocol_error(client *c)

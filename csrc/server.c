@@ -295,6 +295,9 @@ int server_run(const server_config *cfg)
         return -1;
     }
     install_signals();
+    if (server.cfg.durability == DURABILITY_LOG && !server.reply_ready)
+        fprintf(stderr, "pymemorydb: warning: durability log without a durable path "
+                        "(no reply_ready hook): replies are released at once\n");
     printf("pymemorydb %s ready on %s:%d (durability %s)\n", MDB_VERSION, server.cfg.bind,
            server.cfg.port, server.cfg.durability == DURABILITY_LOG ? "log" : "none");
     fflush(stdout);
