@@ -135,3 +135,33 @@ def test_up_fails_when_port_taken(cli_procs, tmp_path, node):
     p = cli_procs("up", "--port", str(node.port), "--dir", str(tmp_path / "d"))
     assert p.proc.wait(30) == 1
     assert "is in use" in p.proc.stdout.read()
+
+
+def test_up_default_dir_follows_xdg_data_home(tmp_path):
+    port = free_port()
+    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path))
+    proc = subprocess.Popen([*MEMORYDB, "up", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True, text=True)
+    cluster = tmp_path / "pymemorydb" / "cluster.json"
+    node_pid = None
+    try:
+        assert wait_for(cluster.exists)
+        node_pid = json.loads(cluster.read_text())["nodes"][0]["pid"]
+        assert ping("127.0.0.1", port)
+        proc.send_signal(signal.SIGINT)          # Ctrl-C stops it too
+        assert proc.wait(15) == 0
+        assert wait_for(lambda: not pid_alive(node_pid), 10)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        if node_pid and pid_alive(node_pid):
+            os.kill(node_pid, signal.SIGKILL)
+
+
+def test_logd_subcommand_dispatches_to_logd():
+    pytest.importorskip("logd.server")
+    res = run("logd", "--help")
+    assert res.returncode == 0
+    assert "--dir" in res.stdout and "--bind" in res.stdout
