@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "mdb.h"
+#include "durable.h"
 
 /* ------------------------------------------------------------ the table */
 
@@ -177,6 +178,24 @@ static int arity_ok(const mcommand *cmd, int argc)
     return argc >= -cmd->arity;
 }
 
+/* A node that is not the primary (still loading from the log, a replica, or
+ * a demoted primary) refuses what it must not do, with Redis' errors. */
+static int role_refuses(client *c, const mcommand *cmd)
+{
+    int role = durable_role();
+    if (role == ROLE_PRIMARY)
+        return 0;
+    if (role == ROLE_LOADING && !(cmd->flags & CMD_LOADING)) {
+        reply_error(c, "LOADING Redis is loading the dataset in memory");
+        return 1;
+    }
+    if (cmd->flags & CMD_WRITE) {
+        reply_error(c, "READONLY You can't write against a read only replica.");
+        return 1;
+    }
+    return 0;
+}
+
 void command_execute(client *c)
 {
     assert(c != NULL && c->eng != NULL);
@@ -191,6 +210,8 @@ void command_execute(client *c)
         reply_err_arity(c, cmd->name);
         return;
     }
+    if (!(c->flags & CLIENT_FAKE) && role_refuses(c, cmd))
+        return;
     engine *e = c->eng;
     c->cmd = cmd;
     engine_update_clock(e);

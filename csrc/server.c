@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "server.h"
+#include "durable.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -55,6 +56,9 @@ void server_config_default(server_config *cfg)
     cfg->logfile[0] = '\0';
     snprintf(cfg->loglevel, sizeof(cfg->loglevel), "notice");
     snprintf(cfg->role_name, sizeof(cfg->role_name), "master");
+    cfg->effects_ring_fd = cfg->apply_ring_fd = -1;
+    cfg->wake_replicator_fd = cfg->wake_engine_fd = -1;
+    cfg->durability_timeout_ms = 5000;
 }
 
 /* ------------------------------------------------------------ setup */
@@ -177,6 +181,7 @@ static void restore_signals(void)
 
 static void before_sleep(ae_loop *loop)
 {
+    durable_before_sleep();   /* wake the replicator first: its work overlaps ours */
     networking_before_sleep();
     if (server.shutdown_asap)
         ae_stop(loop);
@@ -213,6 +218,7 @@ static long long server_cron(ae_loop *loop, long long id, void *data)
     dict_maybe_shrink(e->keys);
     dict_maybe_shrink(e->expires);
     networking_clients_cron(mstime());
+    durable_cron(mstime());
     if (server.shutdown_asap)
         ae_stop(loop);
     return 1000 / server_hz();
@@ -224,6 +230,7 @@ static void server_cleanup(void)
 {
     if (server.loop)
         networking_free_all_clients();
+    durable_stop();
     if (server.listen_fd >= 0) {
         if (server.loop)
             ae_del(server.loop, server.listen_fd, AE_READABLE);
@@ -284,6 +291,8 @@ static int server_start(const server_config *cfg)
         return -1;
     }
     ae_set_before_sleep(server.loop, before_sleep);
+    if (server.cfg.durability == DURABILITY_LOG && durable_start() != 0)
+        return -1;
     return 0;
 }
 
@@ -306,5 +315,5 @@ int server_run(const server_config *cfg)
      * blocking; whatever remains is dropped with its client. */
     server_cleanup();
     restore_signals();
-    return 0;
+    return server.exit_code;
 }

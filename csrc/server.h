@@ -33,6 +33,12 @@ typedef struct server_config {
     char logfile[1024];
     char loglevel[16];
     char role_name[16];             /* "master" or "slave" */
+    /* durability log: the node's shared rings and eventfds (durable.h) */
+    int effects_ring_fd;            /* memfd of the engine -> replicator ring, -1 none */
+    int apply_ring_fd;              /* memfd of the replicator -> engine ring, -1 none */
+    int wake_replicator_fd;         /* eventfd the engine writes */
+    int wake_engine_fd;             /* eventfd the replicator writes */
+    long long durability_timeout_ms;/* parked replies fail after this, default 5000 */
 } server_config;
 
 typedef struct server_state {
@@ -51,6 +57,7 @@ typedef struct server_state {
     long long lastsave_unix;
     long long stat_peak_memory;
     long long stat_total_commands_us;
+    int exit_code;                  /* server_run's result after a shutdown (nonzero: failure) */
     int active_expire_disabled;     /* DEBUG SET-ACTIVE-EXPIRE 0: cron skips active expiry (zero = enabled) */
     /* Durable-path hooks (NULL = unset). With DURABILITY_LOG networking.c
      * never releases output itself: after each command's reply (or a

@@ -1,0 +1,70 @@
+/* durable.h — the engine worker's side of the durable write path.
+ *
+ * With --durability log the node is two processes sharing two rings
+ * (csrc/ring.h) mapped from memfds the launcher created:
+ *
+ *   effects ring  engine -> replicator   every effect record, in seq order;
+ *                                        the replicator publishes commit_seq
+ *                                        (in this ring's header) back
+ *   apply ring    replicator -> engine   committed log records to apply
+ *                                        (replicas, and a primary catching up
+ *                                        before it serves)
+ *
+ * and two eventfds: wake_replicator (engine -> replicator: records are
+ * waiting) and wake_engine (replicator -> engine: commit advanced, records
+ * to apply, or role changed). The engine never blocks on either.
+ *
+ * Shared header fields, each written by one side only:
+ *   effects.producer_alive_ms   engine heartbeat (CLOCK_MONOTONIC ms)
+ *   effects.aux[AUX_APPLIED]    engine: seq of the last applied apply-ring record
+ *   effects.commit_seq          replicator: effect records durable up to here
+ *   apply.producer_alive_ms     replicator heartbeat
+ *   apply.aux[AUX_ROLE]         replicator: ROLE_* the node must take
+ *   apply.aux[AUX_EPOCH]        replicator: current epoch
+ *   apply.aux[AUX_LOG_COMMIT]   replicator: the log's commit seq (INFO)
+ *   apply.aux[AUX_LOG_LAST]     replicator: the log's last seq seen (INFO)
+ */
+#ifndef MDB_DURABLE_H
+#define MDB_DURABLE_H
+
+#include <stdint.h>
+
+#define AUX_APPLIED     0      /* in the effects ring */
+
+#define AUX_ROLE        0      /* in the apply ring */
+#define AUX_EPOCH       1
+#define AUX_LOG_COMMIT  2
+#define AUX_LOG_LAST    3
+
+#define ROLE_LOADING    0      /* catching up: -LOADING to clients */
+#define ROLE_PRIMARY    1
+#define ROLE_REPLICA    2
+#define ROLE_DEMOTED    3      /* lease lost or fenced: -READONLY to writes */
+
+#define PEER_DEAD_MS    1000   /* heartbeat age after which the peer is dead */
+
+typedef struct durable_stats {
+    uint64_t records_out;        /* effect records handed to the replicator */
+    uint64_t records_applied;    /* records applied from the log */
+    uint64_t apply_errors;
+    uint64_t commit_seq;         /* effect records known durable */
+    uint64_t parked_replies;     /* replies currently waiting for the log */
+    long long last_commit_ms;
+} durable_stats;
+
+/* Starts the durable path for server.eng/server.loop from server.cfg
+ * (ring fds, eventfds). Returns 0, or -1 with a message on stderr. */
+int durable_start(void);
+void durable_stop(void);
+void durable_before_sleep(void);
+void durable_cron(long long now_ms);
+
+int durable_role(void);                 /* ROLE_* (ROLE_PRIMARY without a log) */
+int durable_active(void);
+const durable_stats *durable_get_stats(void);
+uint64_t durable_epoch(void);
+uint64_t durable_log_commit(void);
+uint64_t durable_log_last(void);
+const char *durable_apply_error(void);  /* NULL while applying is healthy */
+
+#endif
