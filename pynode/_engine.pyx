@@ -217,7 +217,7 @@ cdef class Engine:
             return self._e.effect_seq
 
 
-_DURABILITY = {"none": C.DURABILITY_NONE}
+_DURABILITY = {"none": C.DURABILITY_NONE, "log": C.DURABILITY_LOG}
 
 
 cdef void _copy_str(char *dst, size_t cap, object value, str name) except *:
@@ -233,7 +233,8 @@ cdef void _copy_str(char *dst, size_t cap, object value, str name) except *:
 def serve(int port=6379, bind="127.0.0.1", dir=".", durability="none",
           int maxclients=10000, hz=None, timeout=None, tcp_keepalive=None,
           tcp_backlog=None, requirepass=None, maxmemory=None, logfile=None,
-          loglevel=None):
+          loglevel=None, int effects_ring_fd=-1, int apply_ring_fd=-1,
+          int wake_replicator_fd=-1, int wake_engine_fd=-1, durability_timeout_ms=None):
     """Runs the RESP server until SIGTERM/SIGINT or SHUTDOWN.
 
     Options left as None keep the defaults of server_config_default().
@@ -256,6 +257,12 @@ def serve(int port=6379, bind="127.0.0.1", dir=".", durability="none",
     cfg.durability = _DURABILITY[durability]
     _copy_str(cfg.bind, sizeof(cfg.bind), bind, "bind")
     _copy_str(cfg.dir, sizeof(cfg.dir), os.path.abspath(dir), "dir")
+    cfg.effects_ring_fd = effects_ring_fd
+    cfg.apply_ring_fd = apply_ring_fd
+    cfg.wake_replicator_fd = wake_replicator_fd
+    cfg.wake_engine_fd = wake_engine_fd
+    if durability_timeout_ms is not None:
+        cfg.durability_timeout_ms = durability_timeout_ms
     if hz is not None:
         cfg.hz = hz
     if timeout is not None:
@@ -282,6 +289,6 @@ def serve(int port=6379, bind="127.0.0.1", dir=".", durability="none",
         for s, h in saved.items():
             if h is not None:
                 signal.signal(s, h)
-    if rc != 0:
+    if rc < 0:
         raise RuntimeError(f"memorydb server could not start on {bind}:{port} (see stderr)")
-    return 0
+    return rc    # nonzero: stopped because of a failure (e.g. the log was unreachable)

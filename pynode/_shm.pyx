@@ -48,6 +48,25 @@ cdef class Ring:
         return ring
 
     @staticmethod
+    def create_memfd(name, int capacity_log2=24):
+        """Formats a ring in a new anonymous memfd (inheritable, so a child
+        started with pass_fds maps the same memory). Returns (ring, fd)."""
+        size = ring_region_size(capacity_log2)
+        fd = os.memfd_create(name, 0)
+        os.ftruncate(fd, size)
+        ring = Ring()
+        ring._map(mmap.mmap(fd, size), size, capacity_log2)
+        return ring, fd
+
+    @staticmethod
+    def from_fd(int fd):
+        """Maps the ring another process formatted in fd."""
+        size = os.fstat(fd).st_size
+        ring = Ring()
+        ring._map(mmap.mmap(fd, size), size, -1)
+        return ring
+
+    @staticmethod
     def open(path):
         """Maps an existing, formatted ring file."""
         fd = os.open(path, os.O_RDWR)
@@ -106,6 +125,16 @@ cdef class Ring:
             with nogil:
                 got = ring_pop_batch(r, p, need, &n, &need)
         return buf[:got], n
+
+    def last_seq_of(self, blob):
+        """The seq of the last record in a pop_batch blob (0 if empty)."""
+        cdef size_t off = 0, n = len(blob)
+        last = 0
+        while off + 12 <= n:
+            seq, length = _REC_HEADER.unpack_from(blob, off)
+            last = seq
+            off += 12 + length
+        return last
 
     def pop_records(self, size_t max_bytes=1 << 20):
         """pop_batch, split into a list of (seq, record bytes)."""

@@ -32,11 +32,13 @@ def add_node_options(p):
     p.add_argument("--bind", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1)")
     p.add_argument("--dir", default=".", help="working directory for data files (default .)")
-    p.add_argument("--durability", choices=["none"], default="none",
-                   help="none: replies leave at once, nothing is logged "
-                        "(the durable modes come with the log daemons)")
+    p.add_argument("--durability", choices=["none", "log"], default="none",
+                   help="log: a reply leaves only once a majority of the logds holds its "
+                        "effects (needs --logs); none: cache mode, replies leave at once")
     p.add_argument("--maxclients", type=int, default=10000,
                    help="maximum simultaneous clients (default 10000)")
+    from pynode.node import add_durable_options
+    add_durable_options(p)
     return p
 
 
@@ -50,15 +52,12 @@ def default_data_dir():
 def run_node(args):
     """Runs one node in this process until SIGTERM/SIGINT."""
     from pynode import load_engine
+    from pynode import node
     try:
-        eng = load_engine()
-        os.makedirs(args.dir, exist_ok=True)
-        eng.serve(port=args.port, bind=args.bind, dir=args.dir,
-                  durability=args.durability, maxclients=args.maxclients)
+        return node.run(args, load_engine())
     except (ImportError, ValueError, RuntimeError, OSError) as exc:
         print(f"memorydb node: {exc}", file=sys.stderr)
         return 1
-    return 0
 
 
 # ------------------------------------------------------------------ version

@@ -34,14 +34,11 @@ def main(argv=None):
             print(version_text())
             return 0
         from pynode import load_engine
-        eng = load_engine()
-        os.makedirs(args.dir, exist_ok=True)
-        eng.serve(port=args.port, bind=args.bind, dir=args.dir,
-                  durability=args.durability, maxclients=args.maxclients)
+        from pynode import node
+        return node.run(args, load_engine())
     except (ImportError, ValueError, RuntimeError, OSError) as exc:
         print(f"memorydb-server: {exc}", file=sys.stderr)
         return 1
-    return 0
 
 
 if __name__ == "__main__":

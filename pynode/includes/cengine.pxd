@@ -73,6 +73,11 @@ cdef extern from "server.h" nogil:
         char requirepass[128]
         char logfile[1024]
         char loglevel[16]
+        int effects_ring_fd
+        int apply_ring_fd
+        int wake_replicator_fd
+        int wake_engine_fd
+        long long durability_timeout_ms
 
     void server_config_default(server_config *cfg)
     int server_run(const server_config *cfg)

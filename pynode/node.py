@@ -1,0 +1,98 @@
+"""One node: the engine worker (this process, running the C event loop) and,
+with --durability log, its replicator (a child process).
+
+The launcher creates what the two share before either starts: two record
+rings in memfds (effects: engine -> replicator; apply: replicator ->
+engine) and two eventfds (one wake-up direction each), then spawns the
+replicator with those fds inherited, then runs the engine in this thread.
+This process is the parent of everything the node runs, so killing it and
+its children takes the whole node down; the replicator also asks the kernel
+to kill it when its parent dies.
+"""
+import os
+import signal
+import subprocess
+import sys
+import sysconfig
+
+EFFECTS_RING_LOG2 = 26      # 64 MiB: largest effect record 16 MiB
+APPLY_RING_LOG2 = 26
+
+
+def python_executable():
+    """The interpreter to run the replicator with. In memorydb-server (an
+    embedded CPython) sys.executable is the server binary itself."""
+    exe = sys.executable or ""
+    if os.path.basename(exe).startswith("python"):
+        return exe
+    for name in (f"python{sys.version_info[0]}.{sys.version_info[1]}", "python3"):
+        cand = os.path.join(sysconfig.get_path("scripts"), name)
+        if os.path.exists(cand):
+            return cand
+        cand = os.path.join(sysconfig.get_config_var("BINDIR") or "", name)
+        if os.path.exists(cand):
+            return cand
+    return "python3"
+
+
+def add_durable_options(p):
+    p.add_argument("--logs", default="",
+                   help="durability log: comma-separated logd endpoints (tcp://host:port,...)")
+    p.add_argument("--log-id", type=int, default=0, help="the shard's log id (default 0)")
+    p.add_argument("--role", choices=["primary", "replica"], default="primary",
+                   help="durability log: start as primary (seals a new epoch) or replica")
+    p.add_argument("--name", default="n1", help="node name, recorded in the log's leader entries")
+    p.add_argument("--durability-timeout-ms", type=int, default=5000,
+                   help="a write the log has not acknowledged by then fails (default 5000)")
+    return p
+
+
+def _replicator_cmd(args, fds):
+    return [python_executable(), "-m", "pynode.replicator",
+            "--effects-fd", str(fds["effects"]), "--apply-fd", str(fds["apply"]),
+            "--wake-replicator-fd", str(fds["wake_replicator"]),
+            "--wake-engine-fd", str(fds["wake_engine"]),
+            "--logs", args.logs, "--log-id", str(args.log_id),
+            "--role", args.role, "--name", args.name]
+
+
+def _stop(proc, timeout_s=5.0):
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def run(args, engine_module):
+    """Runs the node until it is stopped; returns the process exit code."""
+    os.makedirs(args.dir, exist_ok=True)
+    common = dict(port=args.port, bind=args.bind, dir=args.dir,
+                  maxclients=args.maxclients)
+    if args.durability == "none":
+        return engine_module.serve(durability="none", **common)
+    if not args.logs:
+        raise ValueError("--durability log needs --logs")
+    from pynode._shm import Ring
+
+    effects, effects_fd = Ring.create_memfd("memorydb-effects", EFFECTS_RING_LOG2)
+    apply_ring, apply_fd = Ring.create_memfd("memorydb-apply", APPLY_RING_LOG2)
+    wake_replicator = os.eventfd(0, os.EFD_NONBLOCK)
+    wake_engine = os.eventfd(0, os.EFD_NONBLOCK)
+    fds = {"effects": effects_fd, "apply": apply_fd,
+           "wake_replicator": wake_replicator, "wake_engine": wake_engine}
+    proc = subprocess.Popen(_replicator_cmd(args, fds), pass_fds=tuple(fds.values()))
+    try:
+        return engine_module.serve(
+            durability="log", effects_ring_fd=effects_fd, apply_ring_fd=apply_fd,
+            wake_replicator_fd=wake_replicator, wake_engine_fd=wake_engine,
+            durability_timeout_ms=args.durability_timeout_ms, **common)
+    finally:
+        _stop(proc)
+        for fd in fds.values():
+            os.close(fd)
+        effects.close()
+        apply_ring.close()
