@@ -81,11 +81,8 @@ def run_version(args):
 # ------------------------------------------------------------------ up
 
 def add_up_args(p):
-    p.add_argument("--port", type=int, default=6379, help="port of the node (default 6379)")
-    p.add_argument("--bind", default="127.0.0.1", help="address (default 127.0.0.1)")
-    p.add_argument("--dir", default=None,
-                   help=f"data directory (default {default_data_dir()})")
-    return p
+    from pynode import cluster
+    return cluster.add_up_args(p, default_data_dir())
 
 
 def server_command():
@@ -161,10 +158,18 @@ def write_cluster_file(path, nodes):
 
 
 def run_up(args):
-    """Starts a standalone node (durability none) and supervises it until
-    Ctrl-C/SIGTERM. The full embedded cluster (3 logds, coordinator, primary
-    and replica) replaces this once those pieces exist."""
+    """The local deployment (pynode/cluster.py): three logds, a primary and
+    replicas; `--durability none` runs one standalone node instead."""
     data_dir = os.path.abspath(args.dir or default_data_dir())
+    if args.durability == "none":
+        return run_up_standalone(args, data_dir)
+    from pynode import cluster
+    return cluster.run_up(args, data_dir)
+
+
+def run_up_standalone(args, data_dir):
+    """Starts a standalone node (durability none) and supervises it until
+    Ctrl-C/SIGTERM."""
     node_dir = os.path.join(data_dir, "node-1")
     os.makedirs(node_dir, exist_ok=True)
     cluster_file = os.path.join(data_dir, "cluster.json")
@@ -221,7 +226,7 @@ def no_args(p):
 
 
 SUBCOMMANDS = {
-    "up": ("run a local deployment (for now: one standalone node, durability none)",
+    "up": ("run a local deployment: three logds, a primary and replicas",
            add_up_args, run_up),
     "node": ("run one node in this process", add_node_options, run_node),
     "version": ("print the version", add_version_args, run_version),

@@ -1,0 +1,394 @@
+"""`memorydb up`: a whole durable deployment on localhost.
+
+Starts three logds (AZs a, b, c, each in DIR/logd-<az>, on ports picked
+free at run time), then the primary node on --port and --replicas replica
+nodes on the following ports (each in DIR/node-<name>), and writes
+DIR/cluster.json once every process answers. On SIGTERM/Ctrl-C it stops
+nodes first (replicas, then the primary) and the logds last, each with
+SIGTERM and a SIGKILL after a grace period.
+
+All state lives in the logds: a primary started on the same DIR seals a new
+epoch and replays the committed log, so running `up` again recovers the data
+even when the node directories were deleted.
+
+Every node runs in its own process group (start_new_session): the node's pid
+is the parent of its replicator, so `os.killpg(pid, SIGKILL)` takes the
+whole node down at once, and a Ctrl-C in the terminal reaches only `up`,
+which then stops the children in order.
+
+The Cluster class is used by `memorydb up` (run_up) and by the durability
+tests, which kill pieces of it and start it again on the same DIR.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+LOGD_AZS = ("a", "b", "c")
+LOG_ID = 0
+LOGD_READY_TIMEOUT_S = 15.0    # until a logd answers STATUS
+NODE_READY_TIMEOUT_S = 60.0    # until a node answers PING (a primary replays the log first)
+STOP_TIMEOUT_S = 10.0          # SIGTERM grace before SIGKILL
+GROUP_GONE_TIMEOUT_S = 3.0     # a node's replicator follows its parent within this
+REPLICAS_MAX = 16              # bound: one port each after --port
+POLL_S = 0.05
+
+
+class ClusterError(Exception):
+    """The cluster could not start; the message says which piece and why."""
+
+
+# ------------------------------------------------------------------ probes
+
+def free_port(bind="127.0.0.1"):
+    """A TCP port on bind that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind((bind, 0))
+        return s.getsockname()[1]
+
+
+def port_free(bind, port):
+    """True if nothing listens on bind:port (so a PING answer later is ours)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((bind, port))
+        except OSError:
+            return False
+    return True
+
+
+def ping(host, port, timeout_s=0.5):
+    """True if a RESP server answers PING with +PONG (not -LOADING)."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s) as s:
+            s.sendall(b"*1\r\n$4\r\nPING\r\n")
+            return s.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def logd_status(endpoint, timeout_s=0.5):
+    """The logd's LogState if it answers STATUS within timeout_s, else None."""
+    from logd import wire
+    from logd.client import LogdConn
+    conn = LogdConn(endpoint)
+    try:
+        rep = conn.request(LOG_ID, wire.StatusReq(), timeout_s)
+        return getattr(rep, "state", rep)
+    except (TimeoutError, OSError):
+        return None
+    finally:
+        conn.close()
+
+
+def group_alive(pgid):
+    """True while any process of the group pgid exists (zombies aside)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def kill_group(pgid, sig=signal.SIGKILL):
+    """Sends sig to every process of the group; quiet if none is left."""
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def wait_until(pred, timeout_s, proc=None):
+    """Polls pred until true or timeout; stops early if proc exited."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
+        if pred():
+            return True
+        time.sleep(POLL_S)
+    return False
+
+
+# ------------------------------------------------------------------ commands
+
+def logd_command(az, logd_dir, endpoint):
+    return [sys.executable, "-m", "logd", "--az", az, "--dir", logd_dir, "--bind", endpoint]
+
+
+def node_argv_prefix():
+    """How a node is started: $MEMORYDB_NODE_CMD (split on spaces, e.g.
+    "python3 -m pynode node") if set, else memorydb-server or `memorydb node`."""
+    env = os.environ.get("MEMORYDB_NODE_CMD", "").split()
+    if env:
+        return env
+    from pynode.cli import server_command
+    return server_command()
+
+
+def node_command(name, role, port, bind, node_dir, endpoints, durability_timeout_ms=None):
+    cmd = node_argv_prefix() + [
+        "--port", str(port), "--bind", bind, "--dir", node_dir,
+        "--durability", "log", "--logs", ",".join(endpoints), "--log-id", str(LOG_ID),
+        "--role", role, "--name", name]
+    if durability_timeout_ms is not None:
+        cmd += ["--durability-timeout-ms", str(durability_timeout_ms)]
+    return cmd
+
+
+# ------------------------------------------------------------------ cluster
+
+class Child:
+    """One started process and what cluster.json says about it."""
+
+    def __init__(self, kind, name, proc, info, log_path):
+        self.kind = kind          # "logd" or "node"
+        self.name = name
+        self.proc = proc
+        self.info = info          # the cluster.json record
+        self.log_path = log_path
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def log_tail(self, nbytes=3000):
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - nbytes))
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self, timeout_s=STOP_TIMEOUT_S):
+        """SIGTERM, wait, SIGKILL; then make sure the whole group is gone
+        (a node's replicator must not outlive its node)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                kill_group(self.pid)
+                self.proc.wait()
+        if not wait_until(lambda: not group_alive(self.pid), GROUP_GONE_TIMEOUT_S):
+            kill_group(self.pid)
+        return self.proc.returncode
+
+
+class Cluster:
+    """Three logds, a primary and replicas on localhost, rooted at data_dir.
+
+    start() returns once all answer (or raises ClusterError after stopping
+    what it started); stop() is idempotent and safe after any failure."""
+
+    def __init__(self, data_dir, port=6379, bind="127.0.0.1", replicas=1,
+                 durability_timeout_ms=None, log_output=True):
+        if not 0 <= replicas <= REPLICAS_MAX:
+            raise ClusterError(f"--replicas must be between 0 and {REPLICAS_MAX}")
+        self.data_dir = os.path.abspath(data_dir)
+        self.port = port
+        self.bind = bind
+        self.replicas = replicas
+        self.durability_timeout_ms = durability_timeout_ms
+        self.log_output = log_output      # child output to DIR/*.log (else inherited)
+        self.logds = []
+        self.nodes = []
+        self.cluster_file = os.path.join(self.data_dir, "cluster.json")
+
+    # -------------------------------------------------------- queries
+
+    @property
+    def endpoints(self):
+        return [c.info["endpoint"] for c in self.logds]
+
+    @property
+    def primary(self):
+        return next(c for c in self.nodes if c.info["role"] == "primary")
+
+    def replica_nodes(self):
+        return [c for c in self.nodes if c.info["role"] == "replica"]
+
+    def logd(self, az):
+        return next(c for c in self.logds if c.info["az"] == az)
+
+    def children(self):
+        return self.logds + self.nodes
+
+    def describe(self):
+        return {"version": _version(), "data_dir": self.data_dir,
+                "logds": [dict(c.info, pid=c.pid) for c in self.logds],
+                "nodes": [dict(c.info, pid=c.pid) for c in self.nodes]}
+
+    # -------------------------------------------------------- start
+
+    def node_ports(self):
+        return [self.port + i for i in range(self.replicas + 1)]
+
+    def check_ports(self):
+        for p in self.node_ports():
+            if not port_free(self.bind, p):
+                raise ClusterError(f"port {p} on {self.bind} is in use; the cluster did not start")
+
+    def start(self):
+        self.check_ports()
+        os.makedirs(self.data_dir, exist_ok=True)
+        try:
+            for az in LOGD_AZS:
+                self._spawn_logd(az)
+            for c in self.logds:
+                self._await_logd(c)
+            self._start_node("n1", "primary", self.port)
+            for i in range(1, self.replicas + 1):
+                self._start_node(f"n{i + 1}", "replica", self.port + i)
+            self.write_cluster_file()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _popen(self, argv, log_name):
+        log_path = os.path.join(self.data_dir, log_name)
+        out = open(log_path, "ab") if self.log_output else None
+        try:
+            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT if out else None,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
+        finally:
+            if out is not None:
+                out.close()
+        return proc, log_path
+
+    def _spawn_logd(self, az):
+        logd_dir = os.path.join(self.data_dir, f"logd-{az}")
+        os.makedirs(logd_dir, exist_ok=True)
+        endpoint = f"tcp://127.0.0.1:{free_port()}"
+        proc, log_path = self._popen(logd_command(az, logd_dir, endpoint), f"logd-{az}.log")
+        info = {"az": az, "endpoint": endpoint, "dir": logd_dir}
+        self.logds.append(Child("logd", f"logd-{az}", proc, info, log_path))
+
+    def _await_logd(self, c):
+        ok = wait_until(lambda: logd_status(c.info["endpoint"]) is not None,
+                        LOGD_READY_TIMEOUT_S, c.proc)
+        if not ok:
+            raise ClusterError(f"{c.name} did not answer STATUS on {c.info['endpoint']} "
+                               f"(exit code {c.proc.poll()}); its output:\n{c.log_tail()}")
+
+    def _start_node(self, name, role, port):
+        node_dir = os.path.join(self.data_dir, f"node-{name}")
+        os.makedirs(node_dir, exist_ok=True)
+        argv = node_command(name, role, port, self.bind, node_dir, self.endpoints,
+                            self.durability_timeout_ms)
+        proc, log_path = self._popen(argv, f"node-{name}.log")
+        info = {"name": name, "role": role, "port": port, "zmq": None, "dir": node_dir}
+        c = Child("node", name, proc, info, log_path)
+        self.nodes.append(c)
+        if not wait_until(lambda: ping(self.bind, port), NODE_READY_TIMEOUT_S, proc):
+            raise ClusterError(f"{role} {name} did not answer PING on {self.bind}:{port} "
+                               f"(exit code {proc.poll()}); its output:\n{c.log_tail()}")
+        return c
+
+    def write_cluster_file(self):
+        tmp = self.cluster_file + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.describe(), f, indent=2)
+            f.write("\n")
+        os.replace(tmp, self.cluster_file)   # readers never see a half-written file
+
+    # -------------------------------------------------------- run / stop
+
+    def dead_child(self):
+        """The first child that exited, or None."""
+        return next((c for c in self.children() if not c.alive()), None)
+
+    def stop(self, remove_cluster_file=True):
+        """Replicas, then the primary, then the logds: no node is left
+        writing to a log that is already gone."""
+        order = self.replica_nodes() + [c for c in self.nodes if c.info["role"] == "primary"]
+        for c in order + self.logds:
+            c.stop()
+        if remove_cluster_file:
+            try:
+                os.unlink(self.cluster_file)
+            except FileNotFoundError:
+                pass
+
+    def print_table(self, out=None):
+        out = out or sys.stdout
+        rows = [(c.name, "logd", c.pid, c.info["endpoint"], c.info["dir"]) for c in self.logds]
+        rows += [(c.name, c.info["role"], c.pid, f"{self.bind}:{c.info['port']}", c.info["dir"])
+                 for c in self.nodes]
+        head = ("NAME", "ROLE", "PID", "ADDRESS", "DIR")
+        widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
+        for r in [head] + rows:
+            print("  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip(), file=out)
+        out.flush()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def _version():
+    from pynode import __version__
+    return __version__
+
+
+# ------------------------------------------------------------------ memorydb up
+
+def add_up_args(p, default_dir):
+    p.add_argument("--port", type=int, default=6379,
+                   help="port of the primary; replicas take the following ports (default 6379)")
+    p.add_argument("--bind", default="127.0.0.1", help="address (default 127.0.0.1)")
+    p.add_argument("--dir", default=None, help=f"data directory (default {default_dir})")
+    p.add_argument("--replicas", type=int, default=1, help="replica nodes (default 1)")
+    p.add_argument("--durability", choices=["log", "none"], default="log",
+                   help="log (default): three logds, primary and replicas; "
+                        "none: one standalone node, nothing logged")
+    p.add_argument("--durability-timeout-ms", type=int, default=None,
+                   help="how long a write waits for the log before its client gets an error")
+    return p
+
+
+def run_up(args, data_dir):
+    """Starts the cluster and supervises it until Ctrl-C/SIGTERM or until a
+    child dies (then everything stops and the exit code is 1)."""
+    stopping = []
+
+    def on_signal(signum, frame):
+        stopping.append(signum)
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    cluster = Cluster(data_dir, port=args.port, bind=args.bind, replicas=args.replicas,
+                      durability_timeout_ms=args.durability_timeout_ms)
+    try:
+        try:
+            cluster.start()
+        except ClusterError as exc:
+            print(f"memorydb up: {exc}", file=sys.stderr)
+            return 1
+        cluster.print_table()
+        print(f"cluster file: {cluster.cluster_file}")
+        print(f"connect with: redis-cli -p {args.port}   (Ctrl-C stops)", flush=True)
+        while not stopping:
+            dead = cluster.dead_child()
+            if dead is not None:
+                print(f"memorydb up: {dead.name} exited with code {dead.proc.returncode}; "
+                      "stopping the cluster", file=sys.stderr)
+                return 1
+            time.sleep(0.2)
+        return 0
+    finally:
+        cluster.stop()
+        for s, h in old.items():
+            signal.signal(s, h)
