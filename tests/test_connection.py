@@ -50,6 +50,15 @@ def test_unknown_command_same_as_redis(pair):
     pair.check("foo", "bar baz")
 
 
+def test_unknown_command_binary_args_same_as_redis(pair):
+    # Redis cuts each quoted arg at a NUL but keeps the rest of the message;
+    # CR/LF never reach the error line.
+    pair.check("NOSUCH", b"k\x00\r\n")
+    pair.check("NOSUCH", b"a\r\nb", "c")
+    pair.check("NOSUCH", "x" * 200)
+    pair.check(b"NO\r\nSUCH")
+
+
 def test_unknown_command_text(nconn):
     assert nconn.call("NOSUCH", "a") == \
         b"-ERR unknown command 'NOSUCH', with args beginning with: 'a' \r\n"
