@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "server.h"
+#include "durable.h"
 
 #define DEBUG_SLEEP_MAX_S 3600.0   /* DEBUG SLEEP is for tests; an hour is plenty */
 
@@ -71,11 +72,22 @@ void timeCommand(client *c)
     reply_bulk_ll(c, us % 1000000);
 }
 
+/* ROLE as Redis shapes it. A replica's "master" is the log (see INFO
+ * replication); offsets are log sequence numbers in durable mode. */
 void roleCommand(client *c)
 {
+    if (durable_role() != ROLE_PRIMARY) {
+        reply_array_len(c, 5);
+        reply_bulk_cstr(c, "slave");
+        reply_bulk_cstr(c, "log");
+        reply_ll(c, 0);
+        reply_bulk_cstr(c, durable_role() == ROLE_LOADING ? "sync" : "connected");
+        reply_ll(c, (long long)durable_applied_seq());
+        return;
+    }
     reply_array_len(c, 3);
     reply_bulk_cstr(c, "master");
-    reply_ll(c, (long long)c->eng->effect_seq);
+    reply_ll(c, durable_active() ? (long long)durable_log_commit() : (long long)c->eng->effect_seq);
     reply_array_len(c, 0);          /* replicas follow the log, not us */
 }
 

@@ -539,3 +539,15 @@ uint64_t durable_epoch(void) { return D.active ? D.apply->aux[AUX_EPOCH] : 0; }
 uint64_t durable_log_commit(void) { return D.active ? D.apply->aux[AUX_LOG_COMMIT] : 0; }
 uint64_t durable_log_last(void) { return D.active ? D.apply->aux[AUX_LOG_LAST] : 0; }
 const char *durable_apply_error(void) { return D.apply_failed ? D.apply_err : NULL; }
+uint64_t durable_applied_seq(void)
+{
+    return D.active ? __atomic_load_n(&D.effects->aux[AUX_APPLIED], __ATOMIC_ACQUIRE) : 0;
+}
+
+int durable_peer_alive(void)
+{
+    if (!D.active)
+        return 0;
+    uint64_t beat = __atomic_load_n(&D.apply->producer_alive_ms, __ATOMIC_ACQUIRE);
+    return beat && mono_ms() - (long long)beat <= PEER_DEAD_MS;
+}

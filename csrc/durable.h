@@ -66,5 +66,7 @@ uint64_t durable_epoch(void);
 uint64_t durable_log_commit(void);
 uint64_t durable_log_last(void);
 const char *durable_apply_error(void);  /* NULL while applying is healthy */
+uint64_t durable_applied_seq(void);     /* last log entry applied from the apply ring */
+int durable_peer_alive(void);           /* the replicator's heartbeat is fresh */
 
 #endif

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "server.h"
+#include "durable.h"
 
 enum {
     SEC_SERVER = 1 << 0,
@@ -242,13 +243,42 @@ static sds section_stats(sds s)
         st->keyspace_hits, st->keyspace_misses, st->total_error_replies);
 }
 
+/* A replica's source is the log, not a primary's socket: master_host is
+ * reported as "log" (port 0), offsets are log sequence numbers, and our own
+ * memorydb_* fields give the epoch, commit and applied seqs and the lag. */
+static sds replica_fields(sds s)
+{
+    const durable_stats *st = durable_get_stats();
+    unsigned long long applied = durable_applied_seq();
+    const char *err = durable_apply_error();
+    return sds_catprintf(s,
+        "master_host:log\r\n"
+        "master_port:0\r\n"
+        "master_link_status:%s\r\n"
+        "master_last_io_seconds_ago:0\r\n"
+        "master_sync_in_progress:%d\r\n"
+        "slave_read_repl_offset:%llu\r\n"
+        "slave_repl_offset:%llu\r\n"
+        "slave_priority:100\r\n"
+        "slave_read_only:1\r\n"
+        "replica_announced:1\r\n"
+        "memorydb_apply_status:%s\r\n"
+        "memorydb_apply_errors:%llu\r\n",
+        durable_peer_alive() ? "up" : "down",
+        durable_role() == ROLE_LOADING,
+        applied, applied, err ? err : "ok", (unsigned long long)st->apply_errors);
+}
+
 static sds section_replication(sds s)
 {
     engine *e = info_engine();
-    const char *role = server.cfg.role_name[0] ? server.cfg.role_name : "master";
-    return sds_catprintf(s,
-        "# Replication\r\n"
-        "role:%s\r\n"
+    int replica = durable_role() != ROLE_PRIMARY;
+    s = sds_catprintf(s, "# Replication\r\nrole:%s\r\n", replica ? "slave" : "master");
+    if (replica)
+        s = replica_fields(s);
+    unsigned long long offset = durable_active() ? durable_log_commit()
+                                                 : (e ? (unsigned long long)e->effect_seq : 0ULL);
+    s = sds_catprintf(s,
         "connected_slaves:0\r\n"
         "master_failover_state:no-failover\r\n"
         "master_replid:%s\r\n"
@@ -259,8 +289,25 @@ static sds section_replication(sds s)
         "repl_backlog_size:0\r\n"
         "repl_backlog_first_byte_offset:0\r\n"
         "repl_backlog_histlen:0\r\n",
-        role, server.run_id[0] ? server.run_id : "0000000000000000000000000000000000000000",
-        e ? (unsigned long long)e->effect_seq : 0ULL);
+        server.run_id[0] ? server.run_id : "0000000000000000000000000000000000000000", offset);
+    if (durable_active()) {
+        unsigned long long applied = durable_applied_seq(), commit = durable_log_commit();
+        s = sds_catprintf(s,
+            "memorydb_durability:log\r\n"
+            "memorydb_epoch:%llu\r\n"
+            "memorydb_log_commit_seq:%llu\r\n"
+            "memorydb_log_last_seq:%llu\r\n"
+            "memorydb_applied_seq:%llu\r\n"
+            "memorydb_lag_entries:%llu\r\n"
+            "memorydb_effects_committed:%llu\r\n"
+            "memorydb_effects_logged:%llu\r\n",
+            (unsigned long long)durable_epoch(), commit,
+            (unsigned long long)durable_log_last(), applied,
+            replica && commit > applied ? commit - applied : 0ULL,
+            (unsigned long long)durable_get_stats()->commit_seq,
+            (unsigned long long)durable_get_stats()->records_out);
+    }
+    return s;
 }
 
 static sds section_cpu(sds s)
