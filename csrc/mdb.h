@@ -56,6 +56,7 @@ typedef struct mobj {
 
 mobj *obj_create_string(const char *p, size_t len);  /* INT if canonical integer, else EMBSTR/RAW */
 mobj *obj_create_string_raw(const char *p, size_t len); /* never INT (APPEND/SETRANGE targets) */
+mobj *obj_create_string_noint(const char *p, size_t len); /* EMBSTR or RAW (INCRBYFLOAT results) */
 mobj *obj_create_from_ll(long long v);
 mobj *obj_create_from_sds(sds s);                    /* takes ownership */
 void obj_decr_ref(mobj *o);                          /* frees at zero */

@@ -84,6 +84,12 @@ mobj *obj_create_string_raw(const char *p, size_t len)
     return obj_new(OBJ_STRING, ENC_RAW, sds_newlen(p, len));
 }
 
+mobj *obj_create_string_noint(const char *p, size_t len)
+{
+    if (len <= OBJ_EMBSTR_MAX) return obj_create_embstr(p, len);
+    return obj_create_string_raw(p, len);
+}
+
 mobj *obj_create_string(const char *p, size_t len)
 {
     long long v;

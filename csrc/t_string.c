@@ -526,7 +526,9 @@ void incrbyfloatCommand(client *c)
         reply_error(c, "ERR increment would produce NaN or Infinity");
         return;
     }
-    db_set(e, key->ptr, key->len, obj_create_string(out, (size_t)n), 1);
+    /* Redis keeps INCRBYFLOAT's result as text even when it looks like an
+     * integer ("3"), so OBJECT ENCODING says embstr, not int. */
+    db_set(e, key->ptr, key->len, obj_create_string_noint(out, (size_t)n), 1);
     e->dirty++;
     db_signal_modified(e, key->ptr, key->len);
     emit_set(e, key, out, (size_t)n, -1, 1);
