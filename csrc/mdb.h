@@ -169,6 +169,7 @@ typedef struct marg { const char *ptr; size_t len; } marg;
 #define CLIENT_NO_EVICT          (1 << 4)
 #define CLIENT_READONLY_MODE     (1 << 5)   /* READONLY (cluster-style clients) */
 #define CLIENT_NO_TOUCH          (1 << 6)   /* CLIENT NO-TOUCH on: reads do not update LRU */
+#define CLIENT_BLOCKED           (1 << 20)  /* waiting in a blocking command (blocking.c): input paused */
 
 struct mcommand;
 
@@ -209,6 +210,7 @@ typedef struct client {
      * other code may point c->argv elsewhere for a fake client). */
     marg *argv_buf;
     int argv_cap;
+    void *blocked;              /* blocking.c's state while CLIENT_BLOCKED, else NULL */
 } client;
 
 client *client_create_fake(engine *e);   /* fd -1, RESP2 */
