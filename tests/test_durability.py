@@ -1,0 +1,287 @@
+"""The durable write path under faults, on a real local cluster (three logd
+processes, a primary node and its replicator, replicas), started with
+pynode.cluster exactly as `memorydb up` starts it.
+
+1. Acked writes survive kill -9 of the primary node (and its replicator),
+   also with one logd killed throughout: after a restart on the same DIR,
+   every write that got OK is there with its value.
+2. Not-yet-durable data is invisible: with two logds stopped (SIGSTOP) a SET
+   does not return and a GET of that key does not show it; after SIGCONT
+   both complete.
+3. Replicas converge: after a random workload the replica's DEBUG DIGEST
+   equals the primary's; writes to the replica get -READONLY.
+
+Every process a test starts is stopped when it ends, pass or fail (the
+cluster fixture stops its cluster; SIGSTOPped logds get SIGCONT first).
+"""
+import os
+import random
+import signal
+import tempfile
+import threading
+import time
+
+import pytest
+
+redis = pytest.importorskip("redis")
+
+from pynode.cluster import Cluster, kill_group, port_free  # noqa: E402
+
+pytestmark = [pytest.mark.integration, pytest.mark.durable, pytest.mark.slow]
+
+CLIENT_TIMEOUT_S = 20.0
+CONVERGE_TIMEOUT_S = 20.0
+
+
+def free_port_run(n):
+    """A port p with p..p+n-1 all free a moment ago (primary + replicas)."""
+    for _ in range(100):
+        p = random.randint(20000, 60000 - n)
+        if all(port_free("127.0.0.1", p + i) for i in range(n)):
+            return p
+    raise RuntimeError("no run of free ports")
+
+
+@pytest.fixture
+def cluster_factory():
+    """start(data_dir=None, replicas=1, **kw) -> a started Cluster; every
+    cluster started here is stopped at the end, whatever happened."""
+    started = []
+    dirs = []
+
+    def start(data_dir=None, replicas=1, **kw):
+        if data_dir is None:
+            data_dir = tempfile.mkdtemp(prefix="mdb-durable-")
+            dirs.append(data_dir)
+        c = Cluster(data_dir, port=free_port_run(replicas + 1), replicas=replicas, **kw)
+        started.append(c)
+        c.start()
+        return c
+
+    yield start
+    for c in started:
+        for child in c.logds:                 # a stopped logd cannot hear SIGTERM
+            kill_group(child.pid, signal.SIGCONT)
+        c.stop()
+    for d in dirs:
+        import shutil
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def client(cluster, node=None, **kw):
+    port = (node or cluster.primary).info["port"]
+    kw.setdefault("socket_timeout", CLIENT_TIMEOUT_S)
+    return redis.Redis(host="127.0.0.1", port=port, **kw)
+
+
+# ------------------------------------------------------------------ 1. kill -9
+
+class Writer(threading.Thread):
+    """Writes unique keys until the server goes away; records what got OK."""
+
+    def __init__(self, cluster, tid, stop):
+        super().__init__(daemon=True)
+        self.r = client(cluster)
+        self.tid = tid
+        self.stop_evt = stop
+        self.acked = {}
+        self.errors = []
+
+    def run(self):
+        for i in range(1_000_000):        # bound: the kill ends it long before
+            if self.stop_evt.is_set():
+                return
+            key = f"k:{self.tid}:{i}"
+            val = f"v:{self.tid}:{i}:{random.getrandbits(48):x}"
+            try:
+                ok = self.r.set(key, val)
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                self.errors.append(exc)
+                return
+            except redis.ResponseError as exc:   # e.g. durability unknown: not acked
+                self.errors.append(exc)
+                continue
+            if ok is True:
+                self.acked[key] = val
+
+
+def kill_primary_during_workload(cluster_factory, kill_logd=None, n_threads=16):
+    c = cluster_factory(replicas=0)
+    data_dir = c.data_dir
+    if kill_logd:
+        kill_group(c.logd(kill_logd).pid)      # down for the whole workload
+    stop = threading.Event()
+    writers = [Writer(c, t, stop) for t in range(n_threads)]
+    for w in writers:
+        w.start()
+    time.sleep(random.uniform(0.8, 2.0))
+    kill_group(c.primary.pid)                   # the node and its replicator
+    stop.set()
+    for w in writers:
+        w.join(CLIENT_TIMEOUT_S + 5)
+        assert not w.is_alive()
+    c.stop()
+
+    acked = {}
+    for w in writers:
+        acked.update(w.acked)
+    assert len(acked) > 50, f"workload too small to mean anything: {len(acked)} acks"
+    print(f"{len(acked)} acked writes before the kill")
+
+    c2 = cluster_factory(data_dir=data_dir, replicas=0)
+    r = client(c2)
+    keys = list(acked)
+    missing = []
+    for i in range(0, len(keys), 500):
+        batch = keys[i:i + 500]
+        for k, v in zip(batch, r.mget(batch)):
+            if v is None or v.decode() != acked[k]:
+                missing.append((k, acked[k], v))
+    assert not missing, f"{len(missing)} of {len(acked)} acked writes lost, e.g. {missing[:5]}"
+
+
+def test_acked_writes_survive_kill9_of_primary(cluster_factory):
+    kill_primary_during_workload(cluster_factory)
+
+
+def test_acked_writes_survive_kill9_with_one_logd_down(cluster_factory):
+    kill_primary_during_workload(cluster_factory, kill_logd="c")
+
+
+def test_recovery_after_node_dirs_deleted(cluster_factory):
+    import shutil
+    c = cluster_factory(replicas=0)
+    r = client(c)
+    for i in range(200):
+        assert r.set(f"d:{i}", i)
+    c.stop()
+    for n in c.nodes:
+        shutil.rmtree(n.info["dir"])
+    c2 = cluster_factory(data_dir=c.data_dir, replicas=0)
+    vals = client(c2).mget([f"d:{i}" for i in range(200)])
+    assert vals == [str(i).encode() for i in range(200)]
+
+
+# ------------------------------------------------------------------ 2. invisible
+
+class Call(threading.Thread):
+    def __init__(self, fn):
+        super().__init__(daemon=True)
+        self.fn = fn
+        self.result = None
+        self.error = None
+
+    def run(self):
+        try:
+            self.result = self.fn()
+        except Exception as exc:      # reported by the test, not lost in the thread
+            self.error = exc
+
+
+def test_not_yet_durable_write_is_invisible(cluster_factory):
+    c = cluster_factory(replicas=0, durability_timeout_ms=30000)
+    a, b = client(c), client(c)
+    assert a.set("hazard", "old")
+    stopped = [c.logd("a"), c.logd("b")]
+    try:
+        for child in stopped:
+            kill_group(child.pid, signal.SIGSTOP)
+        setter = Call(lambda: a.set("hazard", "new"))
+        setter.start()
+        setter.join(1.0)
+        assert setter.is_alive(), f"SET returned without a majority: {setter.result!r} {setter.error!r}"
+
+        getter = Call(lambda: b.get("hazard"))
+        getter.start()
+        getter.join(1.0)
+        if not getter.is_alive():
+            # If it answered, it must not have revealed the unlogged value.
+            assert getter.result != b"new", "GET revealed a write no majority holds"
+        # A clean key on the same node is still served at once.
+        assert client(c, socket_timeout=2).exists("some-other-key") == 0
+    finally:
+        for child in stopped:
+            kill_group(child.pid, signal.SIGCONT)
+    setter.join(CLIENT_TIMEOUT_S)
+    assert not setter.is_alive()
+    assert setter.error is None and setter.result is True
+    getter.join(CLIENT_TIMEOUT_S)
+    assert not getter.is_alive() and getter.error is None
+    assert client(c).get("hazard") == b"new"
+
+
+# ------------------------------------------------------------------ 3. replicas
+
+def random_workload(r, rng, n_ops=3000):
+    """Strings and keyspace commands, pipelined; the replica must end equal."""
+    keys = [f"w:{i}" for i in range(200)]
+    pipe = r.pipeline(transaction=False)
+    for i in range(n_ops):
+        k = rng.choice(keys)
+        op = rng.randrange(10)
+        if op == 0:
+            pipe.set(k, rng.randbytes(rng.randrange(1, 64)))
+        elif op == 1:
+            pipe.append(k, rng.randbytes(rng.randrange(1, 16)))
+        elif op == 2:
+            pipe.incrby(f"n:{k}", rng.randrange(-100, 100))
+        elif op == 3:
+            pipe.delete(k)
+        elif op == 4:
+            pipe.mset({rng.choice(keys): str(i), rng.choice(keys): "x" * rng.randrange(100)})
+        elif op == 5:
+            pipe.setrange(k, rng.randrange(20), "abc")
+        elif op == 6:
+            pipe.set(k, "ttl", ex=rng.randrange(100, 1000))
+        elif op == 7:
+            pipe.incrbyfloat(f"f:{k}", rng.uniform(-5, 5))
+        elif op == 8:
+            pipe.getset(k, str(rng.random()))
+        else:
+            pipe.set(k, rng.randbytes(4000))      # bigger records
+        if i % 100 == 99:
+            pipe.execute(raise_on_error=False)
+    pipe.execute(raise_on_error=False)
+
+
+def info_replication(r):
+    return r.info("replication")
+
+
+def replica_caught_up(primary, replica):
+    """True when the replica's applied offset (if INFO reports one) reaches
+    the primary's and the digests are equal."""
+    # Both are log seqs: the primary's master_repl_offset is the log's
+    # commit seq, the replica's slave_repl_offset the seq it has applied.
+    p_off = info_replication(primary).get("master_repl_offset")
+    r_off = info_replication(replica).get("slave_repl_offset")
+    if isinstance(p_off, int) and isinstance(r_off, int) and r_off < p_off:
+        return False
+    return primary.execute_command("DEBUG", "DIGEST") == replica.execute_command("DEBUG", "DIGEST")
+
+
+def test_replica_converges_and_refuses_writes(cluster_factory):
+    c = cluster_factory(replicas=1)
+    p = client(c)
+    rep = client(c, c.replica_nodes()[0])
+    assert info_replication(p)["role"] == "master"
+    assert info_replication(rep)["role"] == "slave"
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    threads = [Call(lambda s=s: random_workload(client(c), random.Random(s)))
+               for s in (rng.random() for _ in range(4))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+        assert not t.is_alive() and t.error is None, (seed, t.error)
+    assert p.dbsize() > 0
+    deadline = time.monotonic() + CONVERGE_TIMEOUT_S
+    while not replica_caught_up(p, rep):
+        assert time.monotonic() < deadline, (
+            f"replica did not converge (seed {seed}): "
+            f"{p.execute_command('DEBUG', 'DIGEST')} vs {rep.execute_command('DEBUG', 'DIGEST')}")
+        time.sleep(0.1)
+    assert p.dbsize() == rep.dbsize()
+    with pytest.raises(redis.exceptions.ReadOnlyError):
+        rep.set("w:0", "from-a-client")
