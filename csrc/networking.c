@@ -17,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include "server.h"
+#include "blocking.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -224,6 +225,7 @@ void client_free(client *c)
         client_free_fake(c);
         return;
     }
+    blocking_client_gone(c);            /* blocking.c: drop it from key wait queues */
     if (server.client_freeing)
         server.client_freeing(c);
     if (c->pending_write)
@@ -430,8 +432,24 @@ static void run_frame(client *c)
     c->argv = c->argv_buf;
     c->argc = p->argc;
     command_execute(c);
+    if (c->flags & CLIENT_BLOCKED) {
+        /* blocking.c holds the command; its reply comes through
+         * client_unblocked(), and input stays paused until then. */
+        c->argc = 0;
+        return;
+    }
     reply_done(c);
     c->argc = 0;
+    /* Serve clients blocked on keys this command filled (blocking.h). */
+    blocking_serve_ready(c->eng);
+}
+
+/* blocking.c: a blocked client was served or timed out; its reply is
+ * appended. Same reply-done path as any command (durable mode included);
+ * its paused input resumes from before-sleep (blocking_next_resumed). */
+void client_unblocked(client *c)
+{
+    reply_done(c);
 }
 
 /* Executes every complete frame in the buffer. Bounded: each iteration
@@ -439,7 +457,7 @@ static void run_frame(client *c)
 static void process_input(client *c)
 {
     while (c->qb_pos < c->qb_len) {
-        if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP))
+        if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_BLOCKED))
             break;
         size_t avail = c->qb_len - c->qb_pos;
         int rc = resp_parse(&c->parser, c->querybuf + c->qb_pos, avail);
@@ -623,6 +641,12 @@ static void client_write_handler(ae_loop *l, int fd, void *data, int mask)
 
 void networking_before_sleep(void)
 {
+    /* Clients unblocked since the last iteration run their paused input. */
+    long long resume_bound = server.connected_clients + 1;
+    client *r;
+    while (resume_bound-- > 0 && (r = blocking_next_resumed()) != NULL)
+        if (!(r->flags & CLIENT_CLOSE_ASAP))
+            process_input(r);
     /* Detach first: nothing below schedules clients, and frees of listed
      * clients happen only through this walk. */
     client *c = server.pending_writes;
@@ -651,6 +675,8 @@ static int client_cron(client *c, long long now_ms)
 {
     long long idle_ms = now_ms - c->last_interaction_ms;
     int timeout = server.cfg.timeout;
+    if (c->flags & CLIENT_BLOCKED)
+        timeout = 0;                    /* as Redis: a blocked client is not idle */
     /* As Redis: idle means no input and no output progress, whatever is
      * still queued for a peer that stopped reading. */
     if (timeout > 0 && idle_ms > (long long)timeout * 1000) {
