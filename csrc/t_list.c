@@ -114,11 +114,9 @@ static int parse_timeout(client *c, const marg *a, long long *deadline_ms)
         return -1;
     }
     v *= 1000.0L;
-    if (v > (long double)LLONG_MAX) {
-        reply_error(c, "ERR timeout is out of range");
-        return -1;
-    }
-    long long ms = (long long)ceill(v);
+    /* Redis 7.0 converts without a range check, so inf and huge values come
+     * out as LLONG_MIN there: "timeout is negative". Same reply here. */
+    long long ms = v >= (long double)LLONG_MAX ? LLONG_MIN : (long long)ceill(v);
     if (ms < 0) {
         reply_error(c, "ERR timeout is negative");
         return -1;
