@@ -19,6 +19,7 @@ which then stops the children in order.
 The Cluster class is used by `memorydb up` (run_up) and by the durability
 tests, which kill pieces of it and start it again on the same DIR.
 """
+import ctypes
 import json
 import os
 import signal
@@ -104,16 +105,32 @@ def kill_group(pgid, sig=signal.SIGKILL):
         pass
 
 
-def wait_until(pred, timeout_s, proc=None):
-    """Polls pred until true or timeout; stops early if proc exited."""
+def wait_until(pred, timeout_s, proc=None, abort=None):
+    """Polls pred until true or timeout; stops early if proc exited or
+    abort() says so."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
+            return False
+        if abort is not None and abort():
             return False
         if pred():
             return True
         time.sleep(POLL_S)
     return False
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    """preexec_fn: the child gets SIGTERM if `up` itself dies (even by
+    SIGKILL), so no logd or node is orphaned. Best effort: a libc without
+    prctl just skips it."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 # ------------------------------------------------------------------ commands
@@ -175,6 +192,7 @@ class Child:
         (a node's replicator must not outlive its node)."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
+            kill_group(self.pid, signal.SIGCONT)    # a stopped process cannot act on it
             try:
                 self.proc.wait(timeout_s)
             except subprocess.TimeoutExpired:
@@ -192,7 +210,7 @@ class Cluster:
     what it started); stop() is idempotent and safe after any failure."""
 
     def __init__(self, data_dir, port=6379, bind="127.0.0.1", replicas=1,
-                 durability_timeout_ms=None, log_output=True):
+                 durability_timeout_ms=None, log_output=True, abort=None):
         if not 0 <= replicas <= REPLICAS_MAX:
             raise ClusterError(f"--replicas must be between 0 and {REPLICAS_MAX}")
         self.data_dir = os.path.abspath(data_dir)
@@ -201,6 +219,7 @@ class Cluster:
         self.replicas = replicas
         self.durability_timeout_ms = durability_timeout_ms
         self.log_output = log_output      # child output to DIR/*.log (else inherited)
+        self.abort = abort or (lambda: False)   # true: give up starting (Ctrl-C during start)
         self.logds = []
         self.nodes = []
         self.cluster_file = os.path.join(self.data_dir, "cluster.json")
@@ -261,7 +280,8 @@ class Cluster:
         out = open(log_path, "ab") if self.log_output else None
         try:
             proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT if out else None,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
+                                    stdin=subprocess.DEVNULL, start_new_session=True,
+                                    preexec_fn=_die_with_parent)
         finally:
             if out is not None:
                 out.close()
@@ -277,7 +297,8 @@ class Cluster:
 
     def _await_logd(self, c):
         ok = wait_until(lambda: logd_status(c.info["endpoint"]) is not None,
-                        LOGD_READY_TIMEOUT_S, c.proc)
+                        LOGD_READY_TIMEOUT_S, c.proc, self.abort)
+        self._check_abort()
         if not ok:
             raise ClusterError(f"{c.name} did not answer STATUS on {c.info['endpoint']} "
                                f"(exit code {c.proc.poll()}); its output:\n{c.log_tail()}")
@@ -291,10 +312,16 @@ class Cluster:
         info = {"name": name, "role": role, "port": port, "zmq": None, "dir": node_dir}
         c = Child("node", name, proc, info, log_path)
         self.nodes.append(c)
-        if not wait_until(lambda: ping(self.bind, port), NODE_READY_TIMEOUT_S, proc):
+        ok = wait_until(lambda: ping(self.bind, port), NODE_READY_TIMEOUT_S, proc, self.abort)
+        self._check_abort()
+        if not ok:
             raise ClusterError(f"{role} {name} did not answer PING on {self.bind}:{port} "
                                f"(exit code {proc.poll()}); its output:\n{c.log_tail()}")
         return c
+
+    def _check_abort(self):
+        if self.abort():
+            raise ClusterError("interrupted while starting; stopped what had started")
 
     def write_cluster_file(self):
         tmp = self.cluster_file + ".tmp"
@@ -370,13 +397,14 @@ def run_up(args, data_dir):
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     cluster = Cluster(data_dir, port=args.port, bind=args.bind, replicas=args.replicas,
-                      durability_timeout_ms=args.durability_timeout_ms)
+                      durability_timeout_ms=args.durability_timeout_ms,
+                      abort=lambda: bool(stopping))
     try:
         try:
             cluster.start()
         except ClusterError as exc:
             print(f"memorydb up: {exc}", file=sys.stderr)
-            return 1
+            return 0 if stopping else 1
         cluster.print_table()
         print(f"cluster file: {cluster.cluster_file}")
         print(f"connect with: redis-cli -p {args.port}   (Ctrl-C stops)", flush=True)
