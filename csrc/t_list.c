@@ -467,11 +467,6 @@ static int lpos_parse(client *c, lpos_opts *o)
         if (arg_equals(a, "rank") && more) {
             j++;
             if (arg_get_ll(c, &c->argv[j], &o->rank, NULL) != 0) return -1;
-            if (o->rank == LLONG_MIN) {
-                reply_error_fmt(c, "ERR value is out of range, must be between %lld and %lld",
-                                -LLONG_MAX, LLONG_MAX);
-                return -1;
-            }
             if (o->rank == 0) {
                 reply_error(c, "ERR RANK can't be zero: use 1 to start from the first match, "
                                "2 from the second ... or use negative to start from the end of the list");
@@ -512,7 +507,8 @@ void lposCommand(client *c)
     }
     quicklist *ql = QL(o);
     int forward = opt.rank > 0;
-    long long skip = (forward ? opt.rank : -opt.rank) - 1;
+    /* Redis 7.0 accepts LLONG_MIN as a rank: it counts from the tail. */
+    long long skip = forward ? opt.rank - 1 : (opt.rank == LLONG_MIN ? LLONG_MAX : -opt.rank - 1);
     long long want = opt.count == -1 ? 1 : opt.count;   /* 0: all */
     size_t handle = opt.count != -1 ? reply_deferred_len(c) : 0;
     long long matches = 0, index = forward ? 0 : (long long)ql->count - 1, scanned = 0;
