@@ -107,10 +107,11 @@ def test_node_subcommand_serves_and_stops(cli_procs, tmp_path):
     assert not ping("127.0.0.1", port)
 
 
-def test_up_writes_cluster_json_serves_and_stops(cli_procs, tmp_path):
+def test_up_standalone_writes_cluster_json_serves_and_stops(cli_procs, tmp_path):
     port = free_port()
     data = tmp_path / "data"
-    p = cli_procs("up", "--port", str(port), "--dir", str(data))
+    # the standalone node; the default (a log-backed cluster) is test_cluster_up.py's
+    p = cli_procs("up", "--durability", "none", "--port", str(port), "--dir", str(data))
     cluster = data / "cluster.json"
     assert wait_for(cluster.exists), p.proc.stdout.read() if p.proc.poll() is not None else ""
     info = json.loads(cluster.read_text())
