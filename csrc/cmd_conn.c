@@ -79,6 +79,8 @@ void pingCommand(client *c)
         reply_err_arity(c, "ping");
         return;
     }
+    if (pubsub_ping_reply(c))           /* RESP2 subscribed mode: ["pong", arg] */
+        return;
     if (c->argc == 2)
         reply_bulk(c, c->argv[1].ptr, c->argv[1].len);
     else
@@ -98,6 +100,8 @@ void quitCommand(client *c)
 
 void resetCommand(client *c)
 {
+    multi_client_reset(c);              /* discard MULTI, UNWATCH (multi.c) */
+    pubsub_client_reset(c);             /* unsubscribe from everything, no replies (pubsub.c) */
     c->resp = 2;
     sds_free(c->name);
     c->name = NULL;

@@ -204,13 +204,23 @@ void command_execute(client *c)
     const mcommand *cmd = command_lookup(c->argv[0].ptr, c->argv[0].len);
     if (cmd == NULL) {
         reply_unknown_command(c);
+        multi_flag_error(c);                  /* multi.c: a refused command aborts EXEC */
         return;
     }
     if (!arity_ok(cmd, c->argc)) {
+        if (multi_exec_arity_abort(c, cmd))   /* EXEC x inside MULTI: EXECABORT, as Redis */
+            return;
         reply_err_arity(c, cmd->name);
+        multi_flag_error(c);
         return;
     }
-    if (!(c->flags & CLIENT_FAKE) && role_refuses(c, cmd))
+    if (!(c->flags & CLIENT_FAKE) && role_refuses(c, cmd)) {
+        multi_flag_error(c);
+        return;
+    }
+    /* multi.c: queued inside MULTI (+QUEUED), or refused there (CMD_NO_MULTI)
+     * or in RESP2 subscribed mode (pubsub.c). */
+    if (multi_intercept(c, cmd))
         return;
     engine *e = c->eng;
     c->cmd = cmd;

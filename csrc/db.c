@@ -26,7 +26,7 @@ static unsigned lru_clock(const engine *e) {
 /* WATCH invalidation will hook in here. key == NULL means "every key"
  * (FLUSHDB). Called after the change. */
 void db_signal_modified(engine *e, const char *key, size_t len) {
-    (void)e; (void)key; (void)len;
+    multi_touch_key(e, key, len);      /* multi.c: WATCHers of the key fail their EXEC */
 }
 
 mobj *db_lookup_nostats(engine *e, const char *key, size_t len) {

@@ -170,6 +170,11 @@ typedef struct marg { const char *ptr; size_t len; } marg;
 #define CLIENT_READONLY_MODE     (1 << 5)   /* READONLY (cluster-style clients) */
 #define CLIENT_NO_TOUCH          (1 << 6)   /* CLIENT NO-TOUCH on: reads do not update LRU */
 #define CLIENT_BLOCKED           (1 << 20)  /* waiting in a blocking command (blocking.c): input paused */
+/* Transactions and pub/sub (multi.c, pubsub.c). */
+#define CLIENT_IN_MULTI          (1 << 24)  /* between MULTI and EXEC/DISCARD: commands are queued */
+#define CLIENT_DIRTY_CAS         (1 << 25)  /* a WATCHed key changed: EXEC replies a null array */
+#define CLIENT_DIRTY_EXEC        (1 << 26)  /* a command was refused while queueing: EXECABORT */
+#define CLIENT_PUBSUB            (1 << 27)  /* subscribed to a channel or pattern */
 
 struct mcommand;
 
@@ -211,6 +216,8 @@ typedef struct client {
     marg *argv_buf;
     int argv_cap;
     void *blocked;              /* blocking.c's state while CLIENT_BLOCKED, else NULL */
+    void *mstate;               /* multi.c: queued commands and WATCHed keys, else NULL */
+    void *pubsub;               /* pubsub.c: channels and patterns subscribed, else NULL */
 } client;
 
 client *client_create_fake(engine *e);   /* fd -1, RESP2 */
@@ -320,6 +327,32 @@ void command_instantaneous(long long now_ms, double *ops_per_sec,
     void proc(client *c);
 #include "commands.def"
 #undef MDB_CMD
+
+/* ------------------------------------------------- transactions, pub/sub
+ * Hooks the dispatcher, networking and RESET call (multi.c, pubsub.c). */
+
+/* In MULTI: refuses (CMD_NO_MULTI) or queues cmd, replying +QUEUED. Outside
+ * MULTI, in RESP2 subscribed mode: refuses what Redis refuses there.
+ * Returns 1 when the command must not run now. */
+int multi_intercept(client *c, const mcommand *cmd);
+/* A command was refused at queue time (unknown, arity, role): EXEC aborts. */
+void multi_flag_error(client *c);
+/* EXEC itself refused with an arity error inside MULTI: EXECABORT. Returns 1 if handled. */
+int multi_exec_arity_abort(client *c, const mcommand *cmd);
+/* db_signal_modified's WATCH half: key == NULL means every key (flush). */
+void multi_touch_key(engine *e, const char *key, size_t len);
+/* Drops MULTI state and WATCHed keys (RESET, disconnect). */
+void multi_client_reset(client *c);
+/* RESP2 subscribed mode allows only (P)(UN)SUBSCRIBE, PING, QUIT, RESET:
+ * replies Redis' error for anything else and returns 1. */
+int pubsub_refuses(client *c, const mcommand *cmd);
+/* Unsubscribes from everything without replies (RESET, disconnect). */
+void pubsub_client_reset(client *c);
+int pubsub_client_subscriptions(const client *c);   /* channels + patterns */
+int pubsub_client_channels(const client *c);
+int pubsub_client_patterns(const client *c);
+/* RESP2 subscribed mode: Redis' PING reply ["pong", arg] (cmd_conn.c). */
+int pubsub_ping_reply(client *c);
 
 /* ---------------------------------------------------------------- helpers (util.c) */
 

@@ -139,6 +139,8 @@ client *client_create_fake(engine *e)
 
 static void client_release_memory(client *c)
 {
+    multi_client_reset(c);              /* multi.c: queued commands, WATCHed keys */
+    pubsub_client_reset(c);             /* pubsub.c: leave every channel and pattern */
     resp_parser_free(&c->parser);
     free(c->querybuf);
     free(c->reply);
