@@ -31,6 +31,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "blocking.h"
 #include "mdb.h"
 #include "skiplist.h"
 #include "zmalloc.h"
@@ -439,23 +440,24 @@ static int zview_score_span(const zview *v, const zrange_spec *r, long *first, l
 static int zview_lex_span(const zview *v, const zlex_range_spec *r, long *first, long *last)
 {
     if (zview_is_lp(v)) {
-        long f = -1, l = -1;
-        for (unsigned long i = 0; i < v->len; i++) {
-            const zelem *e = &v->arr[i];
-            if (zsl_lex_gte_min(e->p, e->len, r) && zsl_lex_lte_max(e->p, e->len, r)) {
-                if (f < 0) f = (long)i;
-                l = (long)i;
-            }
-        }
-        *first = f;
-        *last = l;
-        return f >= 0;
+        /* Redis' walk: the first member >= min from the head, then a run
+         * while <= max (the same answer when all scores are equal, which is
+         * the only case where lex ranges are defined). */
+        unsigned long i = 0;
+        while (i < v->len && !zsl_lex_gte_min(v->arr[i].p, v->arr[i].len, r)) i++;
+        if (i == v->len || !zsl_lex_lte_max(v->arr[i].p, v->arr[i].len, r)) return 0;
+        *first = (long)i;
+        while (i + 1 < v->len && zsl_lex_lte_max(v->arr[i + 1].p, v->arr[i + 1].len, r)) i++;
+        *last = (long)i;
+        return 1;
     }
     zskiplist *zsl = zview_zsl(v);
     *first = zview_rank_of_node(v, zsl_first_in_lex_range(zsl, r));
     if (*first < 0) return 0;
     *last = zview_rank_of_node(v, zsl_last_in_lex_range(zsl, r));
-    assert(*last >= *first);
+    /* Members under unequal scores are not lex-sorted: the skiplist's
+     * answer is then arbitrary but must stay a valid span. */
+    if (*last < *first) *last = *first;
     return 1;
 }
 
@@ -519,6 +521,52 @@ static void zrem_log_add(zrem_log *l, const char *m, size_t len)
 {
     l->argv[l->argc++] = (marg){ m, len };
     if (l->argc == 2 + ZSET_EFFECT_CHUNK) zrem_log_flush(l);
+}
+
+/* Logs ZREM of the members at ranks [f, l]. */
+static void emit_zrem_ranks(engine *e, const marg *key, const mobj *o, long f, long l)
+{
+    zview *v = zmalloc(sizeof(*v));
+    zview_init(v, o);
+    zrem_log log;
+    zrem_log_init(&log, e, key);
+    zcur cur = zcur_at_rank(v, f);
+    for (long i = f; i <= l; i++, zcur_step(&cur, 0)) {
+        zelem el = zcur_get(&cur);
+        zrem_log_add(&log, el.p, el.len);
+    }
+    zrem_log_flush(&log);
+    zfree(v);
+}
+
+/* Logs "DEL key" then ZADD commands rebuilding o under key. */
+static void emit_zset_contents(engine *e, const marg *key, const mobj *o)
+{
+    effect_emit_del(e, key->ptr, key->len);
+    zview *v = zmalloc(sizeof(*v));
+    zview_init(v, o);
+    marg *argv = zmalloc(sizeof(marg) * (2 + 2 * ZSET_EFFECT_CHUNK));
+    char (*bufs)[32] = zmalloc(32 * (size_t)ZSET_EFFECT_CHUNK);
+    argv[0] = (marg){ "ZADD", 4 };
+    argv[1] = *key;
+    int argc = 2;
+    zcur cur = zcur_at_rank(v, 0);
+    for (; zcur_valid(&cur); zcur_step(&cur, 0)) {
+        zelem el = zcur_get(&cur);
+        char *b = bufs[(argc - 2) / 2];
+        int n = d2string(b, 32, el.score);
+        assert(n > 0);
+        argv[argc++] = (marg){ b, (size_t)n };
+        argv[argc++] = (marg){ el.p, el.len };
+        if (argc == 2 + 2 * ZSET_EFFECT_CHUNK) {
+            effect_emit(e, argc, argv);
+            argc = 2;
+        }
+    }
+    if (argc > 2) effect_emit(e, argc, argv);
+    zfree(bufs);
+    zfree(argv);
+    zfree(v);
 }
 
 static void reply_score_range_error(client *c) { reply_error(c, "ERR min or max is not a float"); }
@@ -682,6 +730,7 @@ static void zadd_generic(client *c, int flags, int first_score)
     }
     if (added + updated > 0) {
         db_signal_modified(c->eng, key->ptr, key->len);
+        if (added) blocking_signal_key(c->eng, key->ptr, key->len);
         c->eng->dirty += added + updated;
         if (flags & ZADD_INCR) {
             const marg *m = &c->argv[first_score + 1];
@@ -868,11 +917,15 @@ static void zsink_end(zsink *s)
     const marg *d = s->q->dst;
     engine *e = c->eng;
     if (s->dst) {
+        /* BYLEX over unequal scores is not reproducible (see ZREMRANGEBYLEX):
+         * log the stored result instead of the command. */
+        if (s->q->by == ZR_LEX) emit_zset_contents(e, d, s->dst);
+        else emit_argv(c);
         db_set(e, d->ptr, d->len, s->dst, 0);
         s->dst = NULL;
         db_signal_modified(e, d->ptr, d->len);
+        blocking_signal_key(e, d->ptr, d->len);
         e->dirty++;
-        emit_argv(c);
     } else if (db_delete(e, d->ptr, d->len)) {
         db_signal_modified(e, d->ptr, d->len);
         e->dirty++;
@@ -1062,8 +1115,11 @@ static void zremrange_generic(client *c, enum zrange_by by)
         reply_ll(c, 0);
         return;
     }
+    /* A lex range over unequal scores depends on the skiplist's random
+     * tower heights, so the members removed are logged, not the range. */
+    if (by == ZR_LEX) emit_zrem_ranks(c->eng, &c->argv[1], o, f, l);
+    else emit_argv(c);
     zobj_delete_rank_range(o, (unsigned long)f, (unsigned long)l);
-    emit_argv(c);
     zset_after_write(c, &c->argv[1], o);
     reply_ll(c, l - f + 1);
 }
@@ -1094,7 +1150,8 @@ static long zpop_elements(client *c, const marg *key, mobj *o, int max, long n, 
             reply_bulk(c, e.p, e.len);
             reply_double(c, e.score);
         } else {
-            reply_elem(c, &e, 1);
+            reply_bulk(c, e.p, e.len);
+            reply_double(c, e.score);
         }
         zrem_log_add(&log, e.p, e.len);
         zcur_step(&cur, max);
@@ -1215,6 +1272,92 @@ void zmpopCommand(client *c)
         if (rc != 0) return;    /* served, or WRONGTYPE replied */
     }
     reply_null_array(c);
+}
+
+/* ================================================================ blocking pops */
+
+enum { BZ_POP, BZ_MPOP };
+
+/* Timeout in seconds (a float) -> absolute unix ms, 0 = forever. */
+static int parse_bz_timeout(client *c, const marg *a, long long *deadline_ms)
+{
+    long double v;
+    if (!string2ld(a->ptr, a->len, &v)) {
+        reply_error(c, "ERR timeout is not a float or out of range");
+        return -1;
+    }
+    v *= 1000.0L;
+    if (v > (long double)LLONG_MAX) {
+        reply_error(c, "ERR timeout is out of range");
+        return -1;
+    }
+    long long ms = (long long)ceill(v);
+    if (ms < 0) {
+        reply_error(c, "ERR timeout is negative");
+        return -1;
+    }
+    if (ms > 0) {
+        long long now = mstime();
+        if (ms > LLONG_MAX - now) {
+            reply_error(c, "ERR timeout is out of range");
+            return -1;
+        }
+        ms += now;
+    }
+    *deadline_ms = ms;
+    return 0;
+}
+
+/* block_serve_fn: a waited-for key became ready. */
+static int serve_zset(client *c, const block_req *req, const char *key, size_t keylen)
+{
+    mobj *o = db_lookup_nostats(c->eng, key, keylen);
+    if (!o || o->type != OBJ_ZSET || zobj_length(o) == 0) return 0;
+    marg k = { key, keylen };
+    if (req->arg_b == BZ_MPOP) return zset_serve_zmpop(c, &k, req->arg_a, req->arg_c);
+    return zset_serve_bzpop(c, &k, req->arg_a);
+}
+
+static void bz_block_or_null(client *c, block_req *req)
+{
+    req->serve = serve_zset;
+    req->null_array = 1;
+    if (!blocking_can_block(c)) {
+        reply_null_array(c);   /* MULTI, fake clients: the timeout reply at once */
+        return;
+    }
+    blocking_block(c, req);
+}
+
+static void bzpop_generic(client *c, int max)
+{
+    long long deadline;
+    if (parse_bz_timeout(c, &c->argv[c->argc - 1], &deadline) != 0) return;
+    for (int j = 1; j < c->argc - 1; j++) {
+        int rc = zset_serve_bzpop(c, &c->argv[j], max);
+        if (rc != 0) return;
+    }
+    block_req req = { .key_first = 1, .key_count = c->argc - 2, .key_step = 1,
+                      .deadline_ms = deadline, .arg_a = max, .arg_b = BZ_POP };
+    bz_block_or_null(c, &req);
+}
+
+void bzpopminCommand(client *c) { bzpop_generic(c, 0); }
+void bzpopmaxCommand(client *c) { bzpop_generic(c, 1); }
+
+void bzmpopCommand(client *c)
+{
+    long long deadline, count;
+    int from, n, max;
+    if (parse_bz_timeout(c, &c->argv[1], &deadline) != 0) return;
+    if (zset_parse_mpop(c, 2, &from, &n, &max, &count) != 0) return;
+    for (int i = 0; i < n; i++) {
+        int rc = zset_serve_zmpop(c, &c->argv[from + i], max, count);
+        if (rc != 0) return;
+    }
+    block_req req = { .key_first = from, .key_count = n, .key_step = 1,
+                      .deadline_ms = deadline, .arg_a = max, .arg_b = BZ_MPOP, .arg_c = count };
+    bz_block_or_null(c, &req);
 }
 
 /* ================================================================ ZRANDMEMBER */
@@ -1578,7 +1721,7 @@ static void zop_generic(client *c, enum zsetop op, int store)
     const char *name = c->cmd ? c->cmd->name : "zunion";
     int first = store ? 2 : 1;
     long long numkeys;
-    /* Validate numkeys and options before touching keys, as Redis does. */
+    /* numkeys is validated before any key is touched, as Redis does. */
     if (arg_get_ll(c, &c->argv[first], &numkeys, NULL) != 0) return;
     if (numkeys < 1) {
         reply_error_fmt(c, "ERR at least 1 input key is needed for '%s' command", name);
@@ -1593,8 +1736,9 @@ static void zop_generic(client *c, enum zsetop op, int store)
     double *weights = zmalloc(sizeof(double) * (size_t)nkeys);
     for (int i = 0; i < nkeys; i++) weights[i] = 1.0;
     zsrc *srcs = NULL;
-    if (zop_parse_opts(c, first + 1 + nkeys, nkeys, op, store, weights, &agg, &ws) != 0) goto out;
+    /* Redis type-checks the inputs before it reads the options. */
     if (zop_load_sources(c, first, &srcs, name, store) < 0) goto out;
+    if (zop_parse_opts(c, first + 1 + nkeys, nkeys, op, store, weights, &agg, &ws) != 0) goto out;
     for (int i = 0; i < nkeys; i++) srcs[i].weight = weights[i];
 
     zop_ctx x = { srcs, nkeys, agg, 0, zset_create(), 0, 0, 0 };
@@ -1605,6 +1749,7 @@ static void zop_generic(client *c, enum zsetop op, int store)
         int changed = 0;
         if (n > 0) {
             db_set(c->eng, d->ptr, d->len, zop_result_object(&x), 0);
+            blocking_signal_key(c->eng, d->ptr, d->len);
             changed = 1;
         } else {
             changed = db_delete(c->eng, d->ptr, d->len);
