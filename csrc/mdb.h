@@ -337,7 +337,7 @@ void command_instantaneous(long long now_ms, double *ops_per_sec,
 int multi_intercept(client *c, const mcommand *cmd);
 /* A command was refused at queue time (unknown, arity, role): EXEC aborts. */
 void multi_flag_error(client *c);
-/* EXEC itself refused with an arity error inside MULTI: EXECABORT. Returns 1 if handled. */
+/* EXEC itself refused with an arity error: EXECABORT (as Redis, even outside MULTI). Returns 1 if handled. */
 int multi_exec_arity_abort(client *c, const mcommand *cmd);
 /* db_signal_modified's WATCH half: key == NULL means every key (flush). */
 void multi_touch_key(engine *e, const char *key, size_t len);

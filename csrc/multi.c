@@ -297,7 +297,8 @@ void multi_client_reset(client *c)
 
 int multi_exec_arity_abort(client *c, const mcommand *cmd)
 {
-    if (cmd->proc != execCommand || !(c->flags & CLIENT_IN_MULTI))
+    /* Redis answers any refused EXEC this way, even outside MULTI. */
+    if (cmd->proc != execCommand)
         return 0;
     reply_error(c, "EXECABORT Transaction discarded because of: "
                    "wrong number of arguments for 'exec' command");
