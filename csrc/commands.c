@@ -150,16 +150,27 @@ void command_instantaneous(long long now_ms, double *ops_per_sec,
 
 /* ------------------------------------------------------------ dispatch */
 
+/* Length of what printf's "%.*s" prints of (p, len) with precision max:
+ * at most max bytes, and nothing from the first NUL on. */
+static size_t cstr_prefix_len(const char *p, size_t len, size_t max)
+{
+    size_t n = len < max ? len : max;
+    const char *nul = memchr(p, '\0', n);
+    return nul ? (size_t)(nul - p) : n;
+}
+
 /* "ERR unknown command 'x', with args beginning with: 'a' 'b' " exactly as
  * Redis 7 builds it: the name cut at 128 bytes, then quoted args while the
- * args text is shorter than 128 bytes, each cut to what is left of 128. */
+ * args text is shorter than 128 bytes, each cut to what is left of 128.
+ * Redis formats them with "%.*s", so each is also cut at its first NUL;
+ * CR/LF become spaces in reply_error_fmt. */
 static void reply_unknown_command(client *c)
 {
     char args[128 + 128 + 8];
     size_t used = 0;
     for (int i = 1; i < c->argc && used < 128; i++) {
         size_t room = 128 - used;
-        size_t n = c->argv[i].len < room ? c->argv[i].len : room;
+        size_t n = cstr_prefix_len(c->argv[i].ptr, c->argv[i].len, room);
         args[used++] = '\'';
         memcpy(args + used, c->argv[i].ptr, n);
         used += n;
@@ -167,7 +178,7 @@ static void reply_unknown_command(client *c)
         args[used++] = ' ';
     }
     assert(used < sizeof(args));
-    int namelen = c->argv[0].len > 128 ? 128 : (int)c->argv[0].len;
+    int namelen = (int)cstr_prefix_len(c->argv[0].ptr, c->argv[0].len, 128);
     reply_error_fmt(c, "ERR unknown command '%.*s', with args beginning with: %.*s",
                     namelen, c->argv[0].ptr, (int)used, args);
 }
