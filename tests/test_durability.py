@@ -14,8 +14,8 @@ pynode.cluster exactly as `memorydb up` starts it.
 Every process a test starts is stopped when it ends, pass or fail (the
 cluster fixture stops its cluster; SIGSTOPped logds get SIGCONT first).
 """
-import os
 import random
+import shutil
 import signal
 import tempfile
 import threading
@@ -64,7 +64,6 @@ def cluster_factory():
             kill_group(child.pid, signal.SIGCONT)
         c.stop()
     for d in dirs:
-        import shutil
         shutil.rmtree(d, ignore_errors=True)
 
 
@@ -149,7 +148,6 @@ def test_acked_writes_survive_kill9_with_one_logd_down(cluster_factory):
 
 
 def test_recovery_after_node_dirs_deleted(cluster_factory):
-    import shutil
     c = cluster_factory(replicas=0)
     r = client(c)
     for i in range(200):
@@ -212,12 +210,51 @@ def test_not_yet_durable_write_is_invisible(cluster_factory):
 
 # ------------------------------------------------------------------ 3. replicas
 
-def random_workload(r, rng, n_ops=3000):
-    """Strings and keyspace commands, pipelined; the replica must end equal."""
+# Other data types join the workload as their commands land in the engine
+# (probed once per test): name -> (probe command, op(pipe, rng, key)).
+TYPE_OPS = {
+    "list": (("RPUSH", "probe:list", "x"), lambda p, rng, k: rng.choice([
+        lambda: p.rpush(f"l:{k}", *[rng.randrange(100) for _ in range(rng.randrange(1, 4))]),
+        lambda: p.lpop(f"l:{k}"),
+        lambda: p.lpush(f"l:{k}", rng.random())])()),
+    "hash": (("HSET", "probe:hash", "f", "v"), lambda p, rng, k: rng.choice([
+        lambda: p.hset(f"h:{k}", f"f{rng.randrange(20)}", rng.random()),
+        lambda: p.hdel(f"h:{k}", f"f{rng.randrange(20)}"),
+        lambda: p.hincrby(f"h:{k}", "n", rng.randrange(10))])()),
+    "set": (("SADD", "probe:set", "m"), lambda p, rng, k: rng.choice([
+        lambda: p.sadd(f"s:{k}", *[rng.randrange(50) for _ in range(3)]),
+        lambda: p.spop(f"s:{k}"),                      # random: the log must hold the member
+        lambda: p.srem(f"s:{k}", rng.randrange(50))])()),
+    "zset": (("ZADD", "probe:zset", "1", "m"), lambda p, rng, k: rng.choice([
+        lambda: p.zadd(f"z:{k}", {f"m{rng.randrange(30)}": rng.uniform(-10, 10)}),
+        lambda: p.zincrby(f"z:{k}", 1.5, f"m{rng.randrange(30)}"),
+        lambda: p.zpopmin(f"z:{k}")])()),
+    "bitmap": (("SETBIT", "probe:bits", "7", "1"), lambda p, rng, k:
+               p.setbit(f"b:{k}", rng.randrange(2000), rng.randrange(2))),
+}
+
+
+def supported_types(r):
+    out = []
+    for name, (probe, _) in TYPE_OPS.items():
+        try:
+            r.execute_command(*probe)
+        except redis.ResponseError:
+            continue                    # unknown command: not built yet
+        out.append(name)
+    return out
+
+
+def random_workload(r, rng, types=(), n_ops=3000):
+    """Strings, keyspace commands and the given other types, pipelined; the
+    replica must end equal."""
     keys = [f"w:{i}" for i in range(200)]
     pipe = r.pipeline(transaction=False)
     for i in range(n_ops):
         k = rng.choice(keys)
+        if types and rng.random() < 0.4:
+            TYPE_OPS[rng.choice(types)][1](pipe, rng, k)
+            continue
         op = rng.randrange(10)
         if op == 0:
             pipe.set(k, rng.randbytes(rng.randrange(1, 64)))
@@ -268,7 +305,9 @@ def test_replica_converges_and_refuses_writes(cluster_factory):
     assert info_replication(rep)["role"] == "slave"
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
-    threads = [Call(lambda s=s: random_workload(client(c), random.Random(s)))
+    types = supported_types(p)
+    print(f"workload: strings + {types}")
+    threads = [Call(lambda s=s: random_workload(client(c), random.Random(s), types))
                for s in (rng.random() for _ in range(4))]
     for t in threads:
         t.start()
