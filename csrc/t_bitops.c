@@ -575,9 +575,10 @@ static int bf_unsigned_overflow(uint64_t value, int64_t incr, int bits, int mode
 static int parse_bf_type(client *c, const marg *a, int *sign, int *bits)
 {
     long long n;
-    if (a->len < 2 || (a->ptr[0] != 'i' && a->ptr[0] != 'I' && a->ptr[0] != 'u' && a->ptr[0] != 'U'))
+    /* Lower case only: Redis 7.0 rejects "I8" and "U8". */
+    if (a->len < 2 || (a->ptr[0] != 'i' && a->ptr[0] != 'u'))
         goto bad;
-    *sign = a->ptr[0] == 'i' || a->ptr[0] == 'I';
+    *sign = a->ptr[0] == 'i';
     if (!string2ll(a->ptr + 1, a->len - 1, &n) || n < 1 || n > (*sign ? 64 : 63))
         goto bad;
     *bits = (int)n;
