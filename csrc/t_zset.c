@@ -1594,7 +1594,9 @@ static void visit_inter(void *ctx, const char *m, size_t len, double score)
         double s;
         if (x->srcs[j].o == x->srcs[0].o) s = score;
         else if (!zsrc_find(&x->srcs[j], m, len, &s)) return;
-        aggregate(&acc, weighted(s, x->srcs[j].weight), x->agg);
+        /* Only the first input's product is NaN-corrected; a NaN here
+         * falls to aggregate(): SUM makes it 0, MIN/MAX ignore it (Redis). */
+        aggregate(&acc, s * x->srcs[j].weight, x->agg);
     }
     x->found++;
     if (x->acc) acc_put(x, m, len, acc);
@@ -1762,9 +1764,13 @@ static void zop_generic(client *c, enum zsetop op, int store)
         reply_ll(c, n);
     } else {
         zset *zs = x.acc;
+        /* Redis converts a small result to a listpack before replying,
+         * which turns -0 into 0. */
+        int as_lp = zset_length(zs) <= ZSET_LP_ENTRIES_MAX && x.maxlen <= ZSET_LP_VALUE_MAX;
         reply_array_len(c, reply_items_len(c, (long)zset_length(zs), ws));
         for (zsl_node *n = zs->zsl->header->level[0].forward; n; n = n->level[0].forward) {
             zelem e = { n->member, sds_len(n->member), n->score };
+            if (as_lp && e.score == 0) e.score = 0.0;
             reply_elem(c, &e, ws);
         }
     }
@@ -1793,21 +1799,24 @@ void zintercardCommand(client *c)
         reply_err_syntax(c);
         return;
     }
+    /* Keys are type-checked before LIMIT is read, as in Redis. */
+    zsrc *srcs;
+    int n = zop_load_sources(c, 1, &srcs, "zintercard", 0);
+    if (n < 0) return;
     for (int j = 2 + (int)numkeys; j < c->argc; j++) {
         if (arg_equals(&c->argv[j], "limit") && j + 1 < c->argc) {
             if (!string2ll(c->argv[j + 1].ptr, c->argv[j + 1].len, &limit) || limit < 0) {
                 reply_error(c, "ERR LIMIT can't be negative");
+                zfree(srcs);
                 return;
             }
             j++;
         } else {
             reply_err_syntax(c);
+            zfree(srcs);
             return;
         }
     }
-    zsrc *srcs;
-    int n = zop_load_sources(c, 1, &srcs, "zintercard", 0);
-    if (n < 0) return;
     zop_ctx x = { srcs, n, AGG_SUM, 0, NULL, 0, limit, 0 };
     zop_compute(&x, ZOP_INTER);
     reply_ll(c, x.found);
