@@ -1764,13 +1764,9 @@ static void zop_generic(client *c, enum zsetop op, int store)
         reply_ll(c, n);
     } else {
         zset *zs = x.acc;
-        /* Redis converts a small result to a listpack before replying,
-         * which turns -0 into 0. */
-        int as_lp = zset_length(zs) <= ZSET_LP_ENTRIES_MAX && x.maxlen <= ZSET_LP_VALUE_MAX;
         reply_array_len(c, reply_items_len(c, (long)zset_length(zs), ws));
         for (zsl_node *n = zs->zsl->header->level[0].forward; n; n = n->level[0].forward) {
             zelem e = { n->member, sds_len(n->member), n->score };
-            if (as_lp && e.score == 0) e.score = 0.0;
             reply_elem(c, &e, ws);
         }
     }
