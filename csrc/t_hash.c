@@ -27,7 +27,7 @@
 #include "mdb.h"
 #include "zmalloc.h"
 
-#define HASH_MAX_LISTPACK_ENTRIES 128
+#define HASH_MAX_LISTPACK_ENTRIES 512   /* Redis 7.0 default (zsets use 128) */
 #define HASH_MAX_LISTPACK_VALUE 64
 #define LL_BUF 32
 #define RAND_COUNT_MAX (1L << 27)   /* bound on HRANDFIELD's reply (Redis has none) */

@@ -507,8 +507,7 @@ void spopCommand(client *c)
         return;
     }
     if (c->argc == 3) {
-        if (arg_get_ll(c, &c->argv[2], &count, NULL) != 0) return;
-        if (count < 0) {
+        if (!string2ll(c->argv[2].ptr, c->argv[2].len, &count) || count < 0) {
             reply_error(c, "ERR value is out of range, must be positive");
             return;
         }
