@@ -236,7 +236,10 @@ static uint64_t reply_wait_seq(client *c)
     const mcommand *cmd = c->cmd;
     if (!cmd)
         return wait;
-    if (cmd->flags & CMD_KEYSPACE)
+    /* Commands whose keys the table cannot locate (movable keys: ZUNION,
+     * LMPOP, SINTERCARD, ...) wait like whole-keyspace reads: wider than
+     * needed, never a dirty read. */
+    if (cmd->flags & (CMD_KEYSPACE | CMD_MOVABLEKEYS))
         return max_u64(wait, tracker_keyspace_barrier(D.trk));
     int stack_idx[KEYS_ON_STACK];
     int *idx = c->argc <= KEYS_ON_STACK ? stack_idx : malloc(sizeof(int) * (size_t)c->argc);
