@@ -969,3 +969,21 @@ void sscanCommand(client *c)
     zfree(b.items);
     reply_set_deferred_array_len(c, handle, n);
 }
+
+/* ------------------------------------------------------------ for t_zset.c */
+
+/* ZUNION/ZINTER/ZDIFF accept sets as inputs (score 1); t_zset.c reads an
+ * intset-encoded set through these two (declared weak there). */
+size_t zset_input_intset_len(const void *is)
+{
+    return ((const intset *)is)->len;
+}
+
+int zset_input_intset_get(const void *is, size_t pos, long long *v)
+{
+    const intset *s = is;
+    if (pos >= s->len)
+        return 0;
+    *v = s->v[pos];
+    return 1;
+}

@@ -27,6 +27,16 @@ def big(n, prefix="e"):
 
 
 SCENARIOS = {
+    "sets_as_inputs": [
+        ("SADD", "ints", "1", "2", "3"), ("OBJECT", "ENCODING", "ints"),
+        ("SADD", "strs", "a", "2"), ("ZADD", "z", "5", "2", "7", "a"),
+        ("ZUNION", "3", "ints", "strs", "z", "WITHSCORES"),
+        ("ZINTER", "2", "ints", "z", "WITHSCORES"),
+        ("ZDIFF", "2", "ints", "z", "WITHSCORES"),
+        ("ZUNIONSTORE", "dst", "2", "ints", "z", "WEIGHTS", "2", "1"),
+        ("ZRANGE", "dst", "0", "-1", "WITHSCORES"),
+        ("ZINTERCARD", "2", "ints", "strs"),
+    ],
     "zadd_basic": [
         ("ZADD", "z", "1", "a"), ("ZADD", "z", "2", "b", "3", "c"), ("ZCARD", "z"),
         ("ZADD", "z", "1", "a"), ("ZADD", "z", "5", "a"), ("ZSCORE", "z", "a"),
