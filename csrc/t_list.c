@@ -507,9 +507,12 @@ void lposCommand(client *c)
     }
     quicklist *ql = QL(o);
     int forward = opt.rank > 0;
-    /* Redis 7.0 accepts LLONG_MIN as a rank: it counts from the tail. */
-    long long skip = forward ? opt.rank - 1 : (opt.rank == LLONG_MIN ? LLONG_MAX : -opt.rank - 1);
-    long long want = opt.count == -1 ? 1 : opt.count;   /* 0: all */
+    /* Redis 7.0.15 accepts LLONG_MIN as a rank (its negation overflows):
+     * observed behaviour is "from the tail, skip nothing, and with COUNT
+     * return every match" — mirrored here so clients see the same replies. */
+    int rank_min = opt.rank == LLONG_MIN;
+    long long skip = forward ? opt.rank - 1 : (rank_min ? 0 : -opt.rank - 1);
+    long long want = opt.count == -1 ? 1 : (rank_min ? 0 : opt.count);   /* 0: all */
     size_t handle = opt.count != -1 ? reply_deferred_len(c) : 0;
     long long matches = 0, index = forward ? 0 : (long long)ql->count - 1, scanned = 0;
     ql_pos pos;
