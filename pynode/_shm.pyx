@@ -126,12 +126,17 @@ cdef class Ring:
                 got = ring_pop_batch(r, p, need, &n, &need)
         return buf[:got], n
 
-    def last_seq_of(self, blob):
-        """The seq of the last record in a pop_batch blob (0 if empty)."""
+    def last_seq_of(self, bytes blob):
+        """The seq of the last record in a pop_batch blob (0 if empty).
+        A C loop over the record headers: the replicator calls it for every
+        batch, and a Python loop would cost more than the batch itself."""
+        cdef const unsigned char *p = <const unsigned char *>PyBytes_AS_STRING(blob)
         cdef size_t off = 0, n = len(blob)
-        last = 0
+        cdef uint64_t seq, last = 0
+        cdef uint32_t length
         while off + 12 <= n:
-            seq, length = _REC_HEADER.unpack_from(blob, off)
+            memcpy(&seq, p + off, 8)
+            memcpy(&length, p + off + 8, 4)
             last = seq
             off += 12 + length
         return last

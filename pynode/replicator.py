@@ -352,4 +352,9 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    profile_to = os.environ.get("MEMORYDB_REPLICATOR_PROFILE")   # debugging aid: cProfile output path
+    if profile_to:
+        import cProfile
+        cProfile.run("rc = main()", profile_to)
+        sys.exit(0)
     sys.exit(main())
