@@ -813,3 +813,34 @@ void hscanCommand(client *c)
     zfree(b.items);
     reply_set_deferred_array_len(c, handle, n);
 }
+
+/* ---------------------------------------------- accessors for t_sort.c / t_dump.c
+ * SORT reads fields (BY/GET key->field) and DUMP/RESTORE walk and build
+ * hashes without knowing their encodings. */
+
+void hash_visit_pairs(const mobj *o,
+                      void (*fn)(void *ctx, const char *f, size_t flen, const char *v, size_t vlen),
+                      void *ctx)
+{
+    assert(o->type == OBJ_HASH);
+    hash_iter it;
+    const char *f, *v;
+    size_t flen, vlen;
+    hash_iter_init(&it, o);
+    while (hash_iter_next(&it, &f, &flen, &v, &vlen)) fn(ctx, f, flen, v, vlen);
+    hash_iter_release(&it);
+}
+
+mobj *hash_new_empty(void) { return hash_new(); }
+
+int hash_set_field(mobj *o, const char *f, size_t flen, const char *v, size_t vlen)
+{
+    assert(o->type == OBJ_HASH);
+    return hash_set(o, f, flen, v, vlen);
+}
+
+int hash_get_field(const mobj *o, const char *f, size_t flen, const char **v, size_t *vlen)
+{
+    assert(o->type == OBJ_HASH);
+    return hash_get(o, f, flen, v, vlen);
+}

@@ -987,3 +987,26 @@ int zset_input_intset_get(const void *is, size_t pos, long long *v)
     *v = s->v[pos];
     return 1;
 }
+
+/* ---------------------------------------------- accessors for t_sort.c / t_dump.c
+ * SORT reads a set's members and RESTORE builds a set without knowing its
+ * encodings; these thin wrappers keep the encodings private to this file. */
+
+void set_visit_members(const mobj *o, void (*fn)(void *ctx, const char *p, size_t len), void *ctx)
+{
+    assert(o->type == OBJ_SET);
+    set_iter it;
+    const char *p;
+    size_t len;
+    set_iter_init(&it, o);
+    while (set_iter_next(&it, &p, &len)) fn(ctx, p, len);
+    set_iter_release(&it);
+}
+
+mobj *set_new_for_member(const char *p, size_t len) { return set_create_for(p, len); }
+
+int set_add_member(mobj *o, const char *p, size_t len)
+{
+    assert(o->type == OBJ_SET);
+    return set_add(o, p, len);
+}

@@ -1929,3 +1929,24 @@ void zscanCommand(client *c)
     }
     zfree(z.out);
 }
+
+/* ---------------------------------------------- accessors for t_sort.c / t_dump.c
+ * SORT reads a zset's members in rank order and DUMP/RESTORE walk and build
+ * zsets without knowing their encodings. */
+
+void zset_visit_elems(const mobj *o, void (*fn)(void *ctx, const char *m, size_t len, double score), void *ctx)
+{
+    assert(o->type == OBJ_ZSET);
+    zsrc s;
+    memset(&s, 0, sizeof(s));
+    s.o = (mobj *)o;   /* zsrc_each only reads it */
+    zsrc_each(&s, fn, ctx);
+}
+
+mobj *zset_new_for_member(size_t first_len) { return zobj_create(first_len); }
+
+int zset_upsert_member(mobj *o, const char *m, size_t len, double score)
+{
+    assert(o->type == OBJ_ZSET);
+    return zobj_upsert(o, m, len, score);
+}
