@@ -10,6 +10,12 @@ time per request (utime+stime from /proc/PID/stat, before and after, over
 the request count). Printed: ops/s, p50 and p99 latency, CPU µs/request,
 and node/redis ratios.
 
+The throughput mode then runs the data-type workloads (issue 8) at -P N
+only, as custom redis-benchmark commands on one key per type: ZADD and
+ZRANGE 0 99, LPUSH and LRANGE 0 99, HSET and HGET, SADD and SISMEMBER
+(--types selects some of them, --types none skips them, --tests none skips
+SET/GET).
+
 Memory mode: fills each server with N keys (default 1,000,000) of V-byte
 values (default 16) through pipelined SETs, then compares INFO memory
 used_memory and the process RSS (each also minus the empty-server baseline).
@@ -20,6 +26,7 @@ server on CPU 0 and the client on CPU 1 (taskset).
 
   python bench/compare_redis.py                    # throughput, both pipelines
   python bench/compare_redis.py --quick            # small request counts
+  python bench/compare_redis.py --tests none --no-p1 --types zadd,zrange
   python bench/compare_redis.py --mode memory
   python bench/compare_redis.py --mode all --json bench/results/run.json
 """
@@ -163,10 +170,15 @@ def start_servers(args, tmp):
 
 # ------------------------------------------------------------------ throughput
 
-def run_benchmark(server, test, clients, requests, pipeline, keyspace, data_size, pin):
-    cmd = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(server.port), "-t", test,
+def run_benchmark(server, test, clients, requests, pipeline, keyspace, data_size, pin,
+                  command=None):
+    """One redis-benchmark run: the built-in test `test` (-t), or, when
+    `command` is given, that custom command (which redis-benchmark takes
+    after its options, replacing __rand_int__ by a number below -r)."""
+    cmd = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(server.port),
            "-c", str(clients), "-n", str(requests), "-P", str(pipeline),
            "-r", str(keyspace), "-d", str(data_size), "-q", "--csv"]
+    cmd += list(command) if command else ["-t", test]
     if pin and shutil.which("taskset"):
         cmd = ["taskset", "-c", "1"] + cmd
     cpu0 = server.cpu_seconds()
@@ -191,6 +203,68 @@ def ratio(a, b):
     return a / b if b else float("nan")
 
 
+# Data-type workloads (issue 8): custom commands on one big key per type, so
+# both servers see the same command bytes. A range workload's key is filled
+# first (prefill) so that it can run alone; after its writer ran, the key is
+# simply larger, identically on both servers.
+PREFILL = 1000      # elements put in a range workload's key before it runs
+TYPE_WORKLOADS = {
+    "zadd": ("ZADD", ["ZADD", "bench:zset", "__rand_int__", "member:__rand_int__"], None),
+    "zrange": ("ZRANGE_100", ["ZRANGE", "bench:zset", "0", "99"], "zset"),
+    "lpush": ("LPUSH", ["LPUSH", "bench:list", "member:__rand_int__"], None),
+    "lrange": ("LRANGE_100", ["LRANGE", "bench:list", "0", "99"], "list"),
+    "hset": ("HSET", ["HSET", "bench:hash", "field:__rand_int__", "value:__rand_int__"], None),
+    "hget": ("HGET", ["HGET", "bench:hash", "field:__rand_int__"], "hash"),
+    "sadd": ("SADD", ["SADD", "bench:set", "member:__rand_int__"], None),
+    "sismember": ("SISMEMBER", ["SISMEMBER", "bench:set", "member:__rand_int__"], "set"),
+}
+ALL_TYPES = ",".join(TYPE_WORKLOADS)
+
+
+def prefill_command(kind):
+    """One command that gives the workload's key PREFILL elements, named as
+    the writers name theirs so that HGET/SISMEMBER hit (the list just grows
+    by PREFILL; the others already holding them stay the same)."""
+    if kind == "zset":
+        args = ["ZADD", "bench:zset"]
+        for i in range(PREFILL):
+            args += [str(i), f"member:{i:012d}"]
+    elif kind == "list":
+        args = ["RPUSH", "bench:list"] + [f"member:{i:012d}" for i in range(PREFILL)]
+    elif kind == "hash":
+        args = ["HSET", "bench:hash"]
+        for i in range(PREFILL):
+            args += [f"field:{i:012d}", f"value:{i:012d}"]
+    else:
+        assert kind == "set", kind
+        args = ["SADD", "bench:set"] + [f"member:{i:012d}" for i in range(PREFILL)]
+    return args
+
+
+def prefill(server, kind):
+    reply = server.call(*prefill_command(kind))
+    if not reply.startswith(b":"):
+        raise RuntimeError(f"{server.name}: prefill of {kind} failed: {reply!r}")
+
+
+def type_throughput(args, redis, node):
+    """The data-type workloads at -P args.pipeline, same arguments on both."""
+    results = []
+    for name in args.types:
+        label, command, kind = TYPE_WORKLOADS[name]
+        row = {"test": label, "pipeline": args.pipeline, "clients": args.clients,
+               "requests": args.type_requests, "command": " ".join(command)}
+        for srv in (redis, node):
+            if kind:
+                prefill(srv, kind)
+            row[srv.name] = run_benchmark(srv, name, args.clients, args.type_requests,
+                                          args.pipeline, args.keyspace, args.data_size,
+                                          args.pin, command=command)
+        results.append(row)
+        print_throughput_row(row)
+    return results
+
+
 def throughput(args, redis, node):
     results = []
     runs = [(args.pipeline, args.requests)]
@@ -208,13 +282,13 @@ def throughput(args, redis, node):
     return results
 
 
-THROUGHPUT_HEADER = (f"{'test':<6}{'P':>4}  {'redis ops/s':>12}{'node ops/s':>12}{'ratio':>7}  "
+THROUGHPUT_HEADER = (f"{'test':<11}{'P':>4}  {'redis ops/s':>12}{'node ops/s':>12}{'ratio':>7}  "
                      f"{'p50 r/n ms':>13}{'p99 r/n ms':>15}  {'cpu µs/req r/n':>16}{'ratio':>7}")
 
 
 def print_throughput_row(row):
     r, n = row["redis"], row["node"]
-    print(f"{row['test']:<6}{row['pipeline']:>4}  {r['rps']:>12,.0f}{n['rps']:>12,.0f}"
+    print(f"{row['test']:<11}{row['pipeline']:>4}  {r['rps']:>12,.0f}{n['rps']:>12,.0f}"
           f"{ratio(n['rps'], r['rps']):>7.2f}  "
           f"{r['p50_ms']:>6.3f}/{n['p50_ms']:<6.3f}{r['p99_ms']:>8.3f}/{n['p99_ms']:<6.3f}  "
           f"{r['cpu_us_per_req']:>7.2f}/{n['cpu_us_per_req']:<7.2f}"
@@ -273,7 +347,13 @@ def memory(args, redis, node):
 def parse_args(argv):
     p = argparse.ArgumentParser(description="Compare a pymemorydb node with redis-server.")
     p.add_argument("--mode", choices=["throughput", "memory", "all"], default="throughput")
-    p.add_argument("--tests", default="set,get", help="redis-benchmark -t (default set,get)")
+    p.add_argument("--tests", default="set,get",
+                   help="redis-benchmark -t (default set,get; 'none' skips them)")
+    p.add_argument("--types", default=ALL_TYPES,
+                   help="data-type workloads, run at -P N only: comma-separated from "
+                        f"{ALL_TYPES} (default all; 'none' skips them)")
+    p.add_argument("--type-requests", type=int, default=1_000_000,
+                   help="-n of each data-type workload (default 1M)")
     p.add_argument("--clients", type=int, default=50, help="-c (default 50)")
     p.add_argument("--requests", type=int, default=2_000_000, help="-n at -P N (default 2M)")
     p.add_argument("--pipeline", type=int, default=16, help="-P (default 16)")
@@ -293,7 +373,13 @@ def parse_args(argv):
     args = p.parse_args(argv)
     if args.quick:
         args.requests, args.requests_p1, args.keys = 200_000, 20_000, 100_000
-    for name in ("clients", "requests", "pipeline", "requests_p1", "keyspace", "keys"):
+        args.type_requests = 100_000
+    args.types = [] if args.types == "none" else [t.strip().lower() for t in args.types.split(",")]
+    for t in args.types:
+        if t not in TYPE_WORKLOADS:
+            p.error(f"--types: unknown workload {t!r} (known: {ALL_TYPES})")
+    for name in ("clients", "requests", "pipeline", "requests_p1", "keyspace", "keys",
+                 "type_requests"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be >= 1")
     return args
@@ -317,7 +403,12 @@ def with_servers(args, fn):
 def run_throughput(args, redis, node):
     print(f"redis-benchmark -c {args.clients} -r {args.keyspace} -d {args.data_size} -q --csv")
     print(THROUGHPUT_HEADER)
-    return throughput(args, redis, node)
+    results = throughput(args, redis, node) if args.tests != "none" else []
+    if args.types:
+        print(f"data types: -n {args.type_requests} at -P {args.pipeline}, one key per type "
+              f"(range keys prefilled with {PREFILL} elements)")
+        results += type_throughput(args, redis, node)
+    return results
 
 
 def main(argv=None):
