@@ -376,6 +376,21 @@ static void take_apply_records(void)
     }
 }
 
+/* The replica's replicator found a log entry failing its CRC or the running
+ * checksum and stopped feeding us: surface it through the apply-error path so
+ * INFO replication's memorydb_apply_status stops saying "ok". */
+static void note_integrity_failure(void)
+{
+    uint64_t bad = __atomic_load_n(&D.apply->aux[AUX_INTEGRITY_SEQ], __ATOMIC_ACQUIRE);
+    if (!bad || D.apply_failed)
+        return;
+    D.apply_failed = 1;
+    D.st.apply_errors++;
+    snprintf(D.apply_err, sizeof(D.apply_err),
+             "log integrity check failed at entry %llu", (unsigned long long)bad);
+    fprintf(stderr, "pymemorydb: INTEGRITY: %s; applying stopped\n", D.apply_err);
+}
+
 static void wake_engine_handler(ae_loop *loop, int fd, void *data, int mask)
 {
     (void)loop; (void)data; (void)mask;
@@ -383,6 +398,7 @@ static void wake_engine_handler(ae_loop *loop, int fd, void *data, int mask)
     while (read(fd, &v, sizeof(v)) == (ssize_t)sizeof(v))
         ;   /* the counter's value carries nothing; state is in the rings */
     take_apply_records();
+    note_integrity_failure();
     set_role((int)__atomic_load_n(&D.apply->aux[AUX_ROLE], __ATOMIC_ACQUIRE));
     take_commit();
 }

@@ -23,6 +23,8 @@
  *   apply.aux[AUX_EPOCH]        replicator: current epoch
  *   apply.aux[AUX_LOG_COMMIT]   replicator: the log's commit seq (INFO)
  *   apply.aux[AUX_LOG_LAST]     replicator: the log's last seq seen (INFO)
+ *   apply.aux[AUX_INTEGRITY_SEQ] replicator (replica): first log seq that failed
+ *                               its CRC/running-checksum check; 0 while healthy
  */
 #ifndef MDB_DURABLE_H
 #define MDB_DURABLE_H
@@ -35,6 +37,7 @@
 #define AUX_EPOCH       1
 #define AUX_LOG_COMMIT  2
 #define AUX_LOG_LAST    3
+#define AUX_INTEGRITY_SEQ 4    /* added for replica verification (issue 4) */
 
 #define ROLE_LOADING    0      /* catching up: -LOADING to clients */
 #define ROLE_PRIMARY    1

@@ -27,6 +27,7 @@ import time
 import zmq
 
 from logd import wire
+from logd.crc import crc32c
 from logd.client import FencedError, LogdConn, LogError, QuorumClient
 from logd.wire import Kind
 from pynode._shm import Ring
@@ -34,6 +35,7 @@ from pynode._shm import Ring
 # Mirrors csrc/durable.h.
 AUX_APPLIED = 0
 AUX_ROLE, AUX_EPOCH, AUX_LOG_COMMIT, AUX_LOG_LAST = 0, 1, 2, 3
+AUX_INTEGRITY_SEQ = 4             # replica: first log seq that failed verification (0: none)
 ROLE_LOADING, ROLE_PRIMARY, ROLE_REPLICA, ROLE_DEMOTED = 0, 1, 2, 3
 PEER_DEAD_MS = 1000
 
@@ -264,40 +266,125 @@ class Primary:
 
 # ------------------------------------------------------------------ replica
 
+class IntegrityError(Exception):
+    """The log served to this replica fails its own checks: stop applying."""
+
+    def __init__(self, seq, message):
+        super().__init__(f"entry {seq}: {message}")
+        self.seq = seq
+
+
+class Chain:
+    """What the replica has verified and applied: the next seq it needs, the
+    epoch and running checksum of the entry before it, and the running value
+    before that (so a re-served copy of the last entry can be checked)."""
+    __slots__ = ("next_seq", "epoch", "running", "prev_running")
+
+    def __init__(self, next_seq=1, epoch=0, running=0):
+        self.next_seq = next_seq
+        self.epoch = epoch
+        self.running = running          # running(next_seq - 1); running(0) = 0
+        self.prev_running = None        # running(next_seq - 2), once known
+
+
+def verify_entries(chain, entries, upto_seq):
+    """Checks entries against chain and returns the prefix that is committed
+    (seq <= upto_seq) and verified, advancing chain over it. An entry equal to
+    next_seq - 1 (an overlap re-read) must reproduce the running checksum the
+    replica computed for it; every other entry must continue the chain: seq
+    next in order, payload CRC-32C right, epoch not below its predecessor.
+    Raises IntegrityError at the first entry that fails."""
+    ok = []
+    for e in entries[:PENDING_ENTRIES_MAX]:
+        if e.seq > upto_seq:
+            break
+        if crc32c(e.payload) != e.crc:
+            raise IntegrityError(e.seq, "payload CRC-32C mismatch")
+        if e.seq == chain.next_seq - 1 and chain.prev_running is not None and not ok:
+            if wire.running_crc(chain.prev_running, e.encode()) != chain.running:
+                raise IntegrityError(e.seq, "running checksum mismatch: this logd's entry "
+                                            "differs from the one already applied")
+            continue
+        if e.seq != chain.next_seq:
+            raise IntegrityError(e.seq, f"out of order (expected {chain.next_seq})")
+        if e.epoch < chain.epoch:
+            raise IntegrityError(e.seq, f"epoch {e.epoch} below its predecessor's {chain.epoch}")
+        chain.prev_running = chain.running
+        chain.running = wire.running_crc(chain.running, e.encode())
+        chain.epoch = e.epoch
+        chain.next_seq = e.seq + 1
+        ok.append(e)
+    return ok
+
+
 class Replica:
+    OVERLAP_EVERY_S = 1.0     # re-read the last applied entry this often (and on a logd switch)
+
     def __init__(self, shared, args, endpoints, stop):
         self.s = shared
         self.args = args
         self.conns = [LogdConn(ep) for ep in endpoints]
         self.stop = stop
-        self.next_seq = 1
+        self.chain = Chain()
         self.current = 0
+        self.overlap_due = 0.0
+        self.failed = None            # IntegrityError once the log failed verification
+
+    @property
+    def next_seq(self):
+        return self.chain.next_seq
+
+    def switch_logd(self):
+        self.current = (self.current + 1) % len(self.conns)
+        self.overlap_due = 0.0        # check the new logd continues our chain
+
+    def read_from(self):
+        """Where to READ: one entry back (to check the served chain still
+        holds what was applied) on a logd switch and every OVERLAP_EVERY_S."""
+        now = time.monotonic()
+        if self.chain.prev_running is not None and now >= self.overlap_due:
+            self.overlap_due = now + self.OVERLAP_EVERY_S
+            return self.chain.next_seq - 1
+        return self.chain.next_seq
 
     def poll_once(self):
-        """Reads what one logd has beyond next_seq and applies the committed part."""
+        """Reads what one logd has beyond next_seq and applies the committed,
+        verified part."""
         conn = self.conns[self.current]
         try:
-            rep = conn.request(self.args.log_id, wire.Read(self.next_seq, READ_BYTES), timeout_s=0.5)
+            rep = conn.request(self.args.log_id, wire.Read(self.read_from(), READ_BYTES),
+                               timeout_s=0.5)
         except TimeoutError:
-            self.current = (self.current + 1) % len(self.conns)
+            self.switch_logd()
+            return False
+        except wire.WireError as exc:     # e.g. an entry whose CRC-32C does not match
+            raise IntegrityError(self.chain.next_seq, f"undecodable read reply: {exc}") from None
+        if not isinstance(rep, wire.Reply):
+            self.switch_logd()
             return False
         if rep.status == wire.Status.TRUNCATED:
             raise LogError("the log was truncated below this replica's position "
                            "(restore from a snapshot is not implemented yet)")
         if rep.status != wire.Status.OK:
-            self.current = (self.current + 1) % len(self.conns)
+            self.switch_logd()
             return False
         commit = rep.state.commit_seq
         self.s.publish_log(commit, rep.state.last_seq)
         progressed = False
-        for e in rep.entries:
-            if e.seq != self.next_seq or e.seq > commit:
-                break   # only committed entries, strictly in order
+        for e in verify_entries(self.chain, rep.entries, commit):
             if e.kind == Kind.DATA:
                 self.s.push_apply(e.seq, e.payload, self.stop)
-            self.next_seq = e.seq + 1
             progressed = True
         return progressed
+
+    def fail(self, exc):
+        """Stops applying for good and tells the engine (INFO replication
+        shows memorydb_apply_status other than ok)."""
+        self.failed = exc
+        log(f"INTEGRITY FAILURE: the log failed verification at {exc}; "
+            "applying stopped (this replica's data ends before that entry)")
+        self.s.apply.set_aux(AUX_INTEGRITY_SEQ, max(1, exc.seq))
+        self.s.wake()
 
     def run(self):
         self.s.set_role(ROLE_REPLICA)
@@ -311,7 +398,15 @@ class Replica:
                     log("engine stopped heartbeating; exiting")
                     return 0
                 next_beat = now + HEARTBEAT_S
-            if not self.poll_once():
+            if self.failed:
+                time.sleep(HEARTBEAT_S)   # stay alive (the node serves what it has), apply nothing
+                continue
+            try:
+                progressed = self.poll_once()
+            except IntegrityError as exc:
+                self.fail(exc)
+                continue
+            if not progressed:
                 time.sleep(TAIL_POLL_S)
         return 0
 
