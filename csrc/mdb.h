@@ -371,4 +371,20 @@ int arg_get_ll(client *c, const marg *a, long long *out, const char *err); /* re
 int arg_get_ld(client *c, const marg *a, long double *out, const char *err);
 int arg_get_d(client *c, const marg *a, double *out, const char *err);
 
+/* ---------------------------------------------------------------- scan.c */
+
+typedef struct scan_args {
+    const marg *pattern;    /* NULL: everything (no MATCH, or MATCH *) */
+    const marg *type;       /* SCAN ... TYPE; NULL: every type */
+    long count;             /* COUNT, default 10 */
+} scan_args;
+
+/* Replies the error and returns -1 on a bad cursor or option. */
+int scan_parse_cursor(client *c, const marg *a, unsigned long *cursor);
+int scan_parse_args(client *c, int first, int allow_type, scan_args *o);
+/* Makes the string at key writable in place and returns its bytes (an
+ * embedded or shared value is replaced in the keyspace by a private copy;
+ * *o follows). For APPEND, SETRANGE, SETBIT, PFADD, ... */
+sds string_make_writable(engine *e, const marg *key, mobj **o);
+
 #endif

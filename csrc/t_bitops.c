@@ -75,18 +75,6 @@ typedef struct bit_target {
     size_t old_len;     /* bytes before growing (0 when created) */
 } bit_target;
 
-/* Makes the value's bytes private and RAW; a shared or embedded value is
- * replaced in the keyspace by a fresh copy (the TTL stays). */
-static sds string_make_writable(engine *e, const marg *key, mobj **o)
-{
-    mobj *orig = *o;
-    if (orig->refcount == 1 && (orig->encoding == ENC_RAW || orig->encoding == ENC_INT))
-        return obj_string_make_raw(o);
-    obj_incr_ref(orig);                 /* obj_string_make_raw drops one reference, */
-    sds s = obj_string_make_raw(o);
-    db_set(e, key->ptr, key->len, *o, 1);   /* db_set drops the keyspace's */
-    return s;
-}
 
 /* Finds or creates the string at key and grows it (zero-filled) so that
  * bit max_bit exists, as Redis' SETBIT/BITFIELD do. Returns 0, or -1 after

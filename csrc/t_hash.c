@@ -697,56 +697,6 @@ void hrandfieldCommand(client *c)
     hrandfield_count(c, o, count, withvalues);
 }
 
-/* ------------------------------------------------------------------ HSCAN */
-
-static int parse_cursor(client *c, const marg *a, unsigned long *cursor)
-{
-    char tmp[LL_BUF + 2];
-    int bad = a->len == 0 || a->len > LL_BUF;
-    if (!bad) {
-        memcpy(tmp, a->ptr, a->len);
-        tmp[a->len] = '\0';
-        char *end = NULL;
-        errno = 0;
-        *cursor = strtoul(tmp, &end, 10);
-        bad = tmp[0] == ' ' || (tmp[0] >= '\t' && tmp[0] <= '\r') || *end != '\0' || errno == ERANGE;
-    }
-    if (bad) reply_error(c, "ERR invalid cursor");
-    return bad ? -1 : 0;
-}
-
-typedef struct scan_args {
-    const marg *pattern;
-    long count;
-} scan_args;
-
-static int parse_scan_args(client *c, int first, scan_args *o)
-{
-    o->pattern = NULL;
-    o->count = 10;
-    for (int i = first; i < c->argc; i += 2) {
-        if (i + 1 >= c->argc) {
-            reply_err_syntax(c);
-            return -1;
-        }
-        if (arg_equals(&c->argv[i], "count")) {
-            long long n;
-            if (arg_get_ll(c, &c->argv[i + 1], &n, NULL) != 0) return -1;
-            if (n < 1) {
-                reply_err_syntax(c);
-                return -1;
-            }
-            o->count = n > LONG_MAX / 16 ? LONG_MAX / 16 : (long)n;
-        } else if (arg_equals(&c->argv[i], "match")) {
-            const marg *p = &c->argv[i + 1];
-            o->pattern = (p->len == 1 && p->ptr[0] == '*') ? NULL : p;
-        } else {
-            reply_err_syntax(c);
-            return -1;
-        }
-    }
-    return 0;
-}
 
 /* Collected field,value copies (a scan callback cannot reply directly:
  * the MATCH filter needs the count first). */
@@ -774,8 +724,8 @@ void hscanCommand(client *c)
 {
     unsigned long cursor;
     scan_args a;
-    if (parse_cursor(c, &c->argv[2], &cursor) != 0) return;
-    if (parse_scan_args(c, 3, &a) != 0) return;
+    if (scan_parse_cursor(c, &c->argv[2], &cursor) != 0) return;
+    if (scan_parse_args(c, 3, 0, &a) != 0) return;
     mobj *o;
     if (lookup_hash(c, &c->argv[1], 0, &o) != 0) return;
     pair_batch b = {NULL, 0, 0};

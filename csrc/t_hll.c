@@ -294,18 +294,6 @@ static int hll_add(sds *s, const char *p, size_t len)
     return 1;
 }
 
-/* Makes the value's bytes private and RAW so PFADD can change them in
- * place; a shared value is replaced in the keyspace by a copy (TTL kept). */
-static sds hll_make_writable(engine *e, const marg *key, mobj **o)
-{
-    mobj *orig = *o;
-    if (orig->refcount == 1 && orig->encoding == ENC_RAW)
-        return orig->ptr;
-    obj_incr_ref(orig);                 /* obj_string_make_raw drops one reference, */
-    sds s = obj_string_make_raw(o);
-    db_set(e, key->ptr, key->len, *o, 1);   /* db_set drops the keyspace's */
-    return s;
-}
 
 void pfaddCommand(client *c)
 {
@@ -315,7 +303,7 @@ void pfaddCommand(client *c)
     if (lookup_hll(c, key, 1, &o) != 0)
         return;
     int changed = (o == NULL);
-    sds s = o ? hll_make_writable(e, key, &o) : hll_new_sparse();
+    sds s = o ? string_make_writable(e, key, &o) : hll_new_sparse();
     for (int j = 2; j < c->argc; j++)
         changed |= hll_add(&s, c->argv[j].ptr, c->argv[j].len);
     if (o) o->ptr = s;                  /* hll_add may have moved it */

@@ -193,47 +193,6 @@ void keysCommand(client *c) {
 
 /* Redis parses the cursor with strtoul: a sign is accepted (so "-1" wraps),
  * leading spaces, trailing junk and overflow are not. */
-static int parse_scan_cursor(client *c, const marg *a, unsigned long *cursor) {
-    sds tmp = sds_newlen(a->ptr, a->len);
-    char *end = NULL;
-    errno = 0;
-    *cursor = strtoul(tmp, &end, 10);
-    int bad = (a->len > 0 && (tmp[0] == ' ' || (tmp[0] >= '\t' && tmp[0] <= '\r'))) ||
-              *end != '\0' || errno == ERANGE || (size_t)(end - tmp) != a->len;
-    sds_free(tmp);
-    if (bad) reply_error(c, "ERR invalid cursor");
-    return bad ? -1 : 0;
-}
-
-typedef struct scan_opts {
-    const marg *pattern;        /* NULL: every key */
-    const marg *type;           /* NULL: every type */
-    long count;
-} scan_opts;
-
-static int parse_scan_opts(client *c, int first, scan_opts *o) {
-    o->pattern = NULL;
-    o->type = NULL;
-    o->count = 10;
-    for (int i = first; i < c->argc; i += 2) {
-        if (i + 1 >= c->argc) { reply_err_syntax(c); return -1; }
-        const marg *v = &c->argv[i + 1];
-        if (arg_equals(&c->argv[i], "count")) {
-            long long n;
-            if (arg_get_ll(c, v, &n, NULL) != 0) return -1;
-            if (n < 1) { reply_err_syntax(c); return -1; }
-            o->count = n > LONG_MAX / 10 ? LONG_MAX / 10 : (long)n;
-        } else if (arg_equals(&c->argv[i], "match")) {
-            o->pattern = pattern_is_all(v) ? NULL : v;
-        } else if (arg_equals(&c->argv[i], "type")) {
-            o->type = v;
-        } else {
-            reply_err_syntax(c);
-            return -1;
-        }
-    }
-    return 0;
-}
 
 typedef struct scan_batch {
     sds *keys;
@@ -254,7 +213,7 @@ static void scan_collect_cb(void *privdata, const dict_entry *de) {
 
 /* Whether a collected key is reported; an expired key is deleted (with its
  * DEL effect) where this node may expire keys, and hidden everywhere. */
-static int scan_keep(client *c, const scan_opts *o, sds k) {
+static int scan_keep(client *c, const scan_args *o, sds k) {
     engine *e = c->eng;
     size_t len = sds_len(k);
     if (o->pattern && !string_match_len(o->pattern->ptr, o->pattern->len, k, len, 0)) return 0;
@@ -274,9 +233,9 @@ static int scan_keep(client *c, const scan_opts *o, sds k) {
 
 void scanCommand(client *c) {
     unsigned long cursor;
-    scan_opts o;
-    if (parse_scan_cursor(c, &c->argv[1], &cursor) != 0) return;
-    if (parse_scan_opts(c, 2, &o) != 0) return;
+    scan_args o;
+    if (scan_parse_cursor(c, &c->argv[1], &cursor) != 0) return;
+    if (scan_parse_args(c, 2, 1, &o) != 0) return;
     scan_batch b = { NULL, 0, 0 };
     long budget = o.count * 10;                 /* bounds empty-bucket walks */
     do {

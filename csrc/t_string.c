@@ -535,10 +535,9 @@ void incrbyfloatCommand(client *c)
     reply_bulk(c, out, (size_t)n);
 }
 
-/* Makes the string at key writable in place and returns its bytes. Values
- * that cannot be written in place (embedded or shared) are copied into a
- * fresh object that replaces the old one in the keyspace; *o follows. */
-static sds string_make_writable(engine *e, const marg *key, mobj **o)
+/* See mdb.h. Values that cannot be written in place (embedded or shared)
+ * are copied into a fresh object that replaces the old one in the keyspace. */
+sds string_make_writable(engine *e, const marg *key, mobj **o)
 {
     mobj *orig = *o;
     if (orig->refcount == 1 && (orig->encoding == ENC_RAW || orig->encoding == ENC_INT))

@@ -1846,61 +1846,19 @@ static void zscan_visit(void *privdata, const dict_entry *de)
     zscan_push(privdata, de->key, sds_len(de->key), de->v.d);
 }
 
-static int zscan_parse_cursor(client *c, unsigned long *cursor)
-{
-    const marg *cur = &c->argv[2];
-    unsigned long long cv = 0;
-    /* The cursor is an unsigned 64-bit decimal. */
-    if (cur->len == 0 || cur->len > 20) goto bad_cursor;
-    for (size_t i = 0; i < cur->len; i++) {
-        char ch = cur->ptr[i];
-        if (ch < '0' || ch > '9') goto bad_cursor;
-        unsigned long long d = (unsigned long long)(ch - '0');
-        if (cv > (ULLONG_MAX - d) / 10) goto bad_cursor;
-        cv = cv * 10 + d;
-    }
-    *cursor = (unsigned long)cv;
-    return 0;
-bad_cursor:
-    reply_error(c, "ERR invalid cursor");
-    return -1;
-}
-
-static int zscan_parse_opts(client *c, long long *count, const marg **pattern)
-{
-    for (int j = 3; j < c->argc; j++) {
-        int left = c->argc - j - 1;
-        if (arg_equals(&c->argv[j], "count") && left >= 1) {
-            if (arg_get_ll(c, &c->argv[j + 1], count, NULL) != 0) return -1;
-            if (*count < 1) {
-                reply_err_syntax(c);
-                return -1;
-            }
-            j++;
-        } else if (arg_equals(&c->argv[j], "match") && left >= 1) {
-            const marg *p = &c->argv[j + 1];
-            *pattern = (p->len == 1 && p->ptr[0] == '*') ? NULL : p;
-            j++;
-        } else {
-            reply_err_syntax(c);
-            return -1;
-        }
-    }
-    return 0;
-}
 
 void zscanCommand(client *c)
 {
     unsigned long cursor = 0;
-    long long count = ZSCAN_COUNT_DEFAULT;
-    const marg *pattern = NULL;
+    scan_args args = { NULL, NULL, ZSCAN_COUNT_DEFAULT };
     /* Redis' order: cursor, then the key (a missing key ends the scan
      * before the options are read), then the options. */
-    if (zscan_parse_cursor(c, &cursor) != 0) return;
+    if (scan_parse_cursor(c, &c->argv[2], &cursor) != 0) return;
     mobj *o;
     if (lookup_zset(c, &c->argv[1], 0, &o) != 0) return;
-    if (o && zscan_parse_opts(c, &count, &pattern) != 0) return;
-    zscan_ctx z = { c, pattern, NULL, 0, 0 };
+    if (o && scan_parse_args(c, 3, 0, &args) != 0) return;
+    long long count = args.count;
+    zscan_ctx z = { c, args.pattern, NULL, 0, 0 };
     unsigned long next = 0;
     if (o && o->encoding == ENC_LISTPACK) {
         /* Small values are returned whole, with cursor 0, as Redis does. */
