@@ -459,13 +459,17 @@ void durable_cron(long long now_unused)
         return;
     }
 
+    if (D.failing) {
+        die_soon("the log made no progress within durability-timeout");
+        return;
+    }
     D.st.parked_replies = 0;
     if (D.trk->last_seq > D.trk->commit_seq) {
         long long waited = now - D.last_progress_ms;
         if (waited > server.cfg.durability_timeout_ms && !D.failing) {
             D.failing = 1;
             fail_parked(waited);
-            die_soon("the log made no progress within durability-timeout");
+            return;   /* stop at the next cron: the before-sleep between sends the errors */
         }
     } else {
         D.last_progress_ms = now;
