@@ -260,14 +260,20 @@ void llenCommand(client *c)
     reply_ll(c, o ? (long long)QL(o)->count : 0);
 }
 
+/* As Redis 7.0, the key is looked up before the index is parsed: a missing
+ * key answers null (and a string WRONGTYPE) whatever the index says. */
 void lindexCommand(client *c)
 {
-    long long idx;
-    if (arg_get_ll(c, &c->argv[2], &idx, NULL) != 0) return;
     mobj *o;
     if (lookup_list(c, &c->argv[1], 0, &o) != 0) return;
+    if (!o) {
+        reply_null(c);
+        return;
+    }
+    long long idx;
+    if (arg_get_ll(c, &c->argv[2], &idx, NULL) != 0) return;
     ql_pos pos;
-    if (!o || !ql_index(QL(o), idx, &pos)) {
+    if (!ql_index(QL(o), idx, &pos)) {
         reply_null(c);
         return;
     }
@@ -312,16 +318,18 @@ void lrangeCommand(client *c)
 
 /* ------------------------------------------------------------ edits */
 
+/* Key first, then the index, as Redis 7.0 (ERR no such key / WRONGTYPE win
+ * over a malformed index). */
 void lsetCommand(client *c)
 {
-    long long idx;
-    if (arg_get_ll(c, &c->argv[2], &idx, NULL) != 0) return;
     mobj *o;
     if (lookup_list(c, &c->argv[1], 1, &o) != 0) return;
     if (!o) {
         reply_error(c, "ERR no such key");
         return;
     }
+    long long idx;
+    if (arg_get_ll(c, &c->argv[2], &idx, NULL) != 0) return;
     ql_pos pos;
     if (!ql_index(QL(o), idx, &pos)) {
         reply_error(c, "ERR index out of range");
