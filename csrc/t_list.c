@@ -695,12 +695,15 @@ static int serve_list(client *c, const block_req *req, const char *key, size_t k
     return 1;
 }
 
-/* Blocks if allowed, else replies the timeout reply (MULTI, fake clients). */
+/* Blocks if allowed, else replies the null a command that cannot block gets
+ * (MULTI, fake clients). Redis 7.0 answers a null bulk there for BLMOVE and
+ * BRPOPLPUSH, but a null array when they time out (every list timeout is a
+ * null array), hence the BLK_MOVE case. */
 static void block_or_null(client *c, block_req *req)
 {
     req->serve = serve_list;
     if (!blocking_can_block(c)) {
-        if (req->null_array) reply_null_array(c);
+        if (req->null_array && req->arg_b != BLK_MOVE) reply_null_array(c);
         else reply_null(c);
         return;
     }
@@ -734,7 +737,7 @@ static void bmove_generic(client *c, int wf, int wt, int timeout_idx)
     if (parse_timeout(c, &c->argv[timeout_idx], &deadline) != 0) return;
     int r = try_move(c, &c->argv[1], &c->argv[2], wf, wt);
     if (r != 0) return;
-    block_req req = {.key_first = 1, .key_count = 1, .key_step = 1, .null_array = 0,
+    block_req req = {.key_first = 1, .key_count = 1, .key_step = 1, .null_array = 1,
                      .deadline_ms = deadline, .arg_a = wf, .arg_b = BLK_MOVE, .arg_c = wt};
     block_or_null(c, &req);
 }
@@ -751,12 +754,13 @@ void blmoveCommand(client *c)
 
 void brpoplpushCommand(client *c) { bmove_generic(c, QL_TAIL, QL_HEAD, 3); }
 
+/* Redis 7.0 checks numkeys, the direction and COUNT before the timeout. */
 void blmpopCommand(client *c)
 {
-    long long deadline;
-    if (parse_timeout(c, &c->argv[1], &deadline) != 0) return;
     mpop_args a;
     if (mpop_parse(c, 2, &a) != 0) return;
+    long long deadline;
+    if (parse_timeout(c, &c->argv[1], &deadline) != 0) return;
     int r = mpop_keys(c, a.first, a.nkeys, a.where, a.count);
     if (r != 0) return;
     block_req req = {.key_first = a.first, .key_count = a.nkeys, .key_step = 1, .null_array = 1,
