@@ -156,3 +156,16 @@ long long db_flush(engine *e) {
 size_t db_size(engine *e) {
     return dict_size(e->keys);
 }
+
+/* The lookup every typed command starts with: 0 with *out (NULL when the
+ * key is missing), or -1 after replying WRONGTYPE. */
+int db_lookup_typed(client *c, const marg *key, int write, int type, mobj **out)
+{
+    mobj *o = write ? db_lookup_write(c, key->ptr, key->len) : db_lookup_read(c, key->ptr, key->len);
+    if (o && (int)o->type != type) {
+        reply_err_wrongtype(c);
+        return -1;
+    }
+    *out = o;
+    return 0;
+}

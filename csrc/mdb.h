@@ -143,6 +143,10 @@ struct client;
 mobj *db_lookup_read(struct client *c, const char *key, size_t len);   /* lazy-expires, counts hits */
 mobj *db_lookup_write(struct client *c, const char *key, size_t len);  /* lazy-expires */
 mobj *db_lookup_nostats(engine *e, const char *key, size_t len);       /* no expiry, no stats */
+struct marg;
+/* Lookup for a command on one type: 0 with *out (NULL if missing), or -1
+ * after replying WRONGTYPE. */
+int db_lookup_typed(struct client *c, const struct marg *key, int write, int type, mobj **out);
 /* Stores val under key (replacing any value). keep_ttl: leave an existing
  * expire in place; otherwise any expire is removed. Takes over the caller's
  * reference to val (the caller must not release it); db_add likewise. */

@@ -59,13 +59,7 @@ static int parse_bit_offset(client *c, const marg *a, int hash_ok, int bits, uin
  * after replying WRONGTYPE. */
 static int lookup_string_read(client *c, const marg *key, mobj **out)
 {
-    mobj *o = db_lookup_read(c, key->ptr, key->len);
-    if (o && o->type != OBJ_STRING) {
-        reply_err_wrongtype(c);
-        return -1;
-    }
-    *out = o;
-    return 0;
+    return db_lookup_typed(c, key, 0, OBJ_STRING, out);
 }
 
 /* What a write lookup found, so the caller can tell whether it changed. */

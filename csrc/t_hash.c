@@ -352,13 +352,7 @@ __attribute__((constructor)) static void hash_register_hooks(void)
 
 static int lookup_hash(client *c, const marg *key, int write, mobj **out)
 {
-    mobj *o = write ? db_lookup_write(c, key->ptr, key->len) : db_lookup_read(c, key->ptr, key->len);
-    if (o && o->type != OBJ_HASH) {
-        reply_err_wrongtype(c);
-        return -1;
-    }
-    *out = o;
-    return 0;
+    return db_lookup_typed(c, key, write, OBJ_HASH, out);
 }
 
 /* The hash at key for a write, created (not yet in the keyspace) if missing. */

@@ -38,13 +38,7 @@ static quicklist *QL(const mobj *o) { return o->ptr; }
 /* 0 with *out (NULL if missing), or -1 after replying WRONGTYPE. */
 static int lookup_list(client *c, const marg *key, int write, mobj **out)
 {
-    mobj *o = write ? db_lookup_write(c, key->ptr, key->len) : db_lookup_read(c, key->ptr, key->len);
-    if (o && o->type != OBJ_LIST) {
-        reply_err_wrongtype(c);
-        return -1;
-    }
-    *out = o;
-    return 0;
+    return db_lookup_typed(c, key, write, OBJ_LIST, out);
 }
 
 static void reply_entry(client *c, const ql_entry *e)

@@ -284,13 +284,7 @@ __attribute__((constructor)) static void set_register_hooks(void)
 /* 0 with *out (NULL if missing), or -1 after replying WRONGTYPE. */
 static int lookup_set(client *c, const marg *key, int write, mobj **out)
 {
-    mobj *o = write ? db_lookup_write(c, key->ptr, key->len) : db_lookup_read(c, key->ptr, key->len);
-    if (o && o->type != OBJ_SET) {
-        reply_err_wrongtype(c);
-        return -1;
-    }
-    *out = o;
-    return 0;
+    return db_lookup_typed(c, key, write, OBJ_SET, out);
 }
 
 static void reply_members(client *c, const mobj *o)

@@ -51,24 +51,12 @@ static int check_string_length(client *c, long long size)
  * -1 after replying WRONGTYPE. */
 static int lookup_string_read(client *c, const marg *key, mobj **out)
 {
-    mobj *o = db_lookup_read(c, key->ptr, key->len);
-    if (o && o->type != OBJ_STRING) {
-        reply_err_wrongtype(c);
-        return -1;
-    }
-    *out = o;
-    return 0;
+    return db_lookup_typed(c, key, 0, OBJ_STRING, out);
 }
 
 static int lookup_string_write(client *c, const marg *key, mobj **out)
 {
-    mobj *o = db_lookup_write(c, key->ptr, key->len);
-    if (o && o->type != OBJ_STRING) {
-        reply_err_wrongtype(c);
-        return -1;
-    }
-    *out = o;
-    return 0;
+    return db_lookup_typed(c, key, 1, OBJ_STRING, out);
 }
 
 static void reply_bulk_or_null(client *c, const mobj *o)

@@ -466,13 +466,7 @@ static int zview_lex_span(const zview *v, const zlex_range_spec *r, long *first,
 /* Looks a zset up; replies WRONGTYPE and returns -1 on another type. */
 static int lookup_zset(client *c, const marg *key, int write, mobj **out)
 {
-    mobj *o = write ? db_lookup_write(c, key->ptr, key->len) : db_lookup_read(c, key->ptr, key->len);
-    if (o && o->type != OBJ_ZSET) {
-        reply_err_wrongtype(c);
-        return -1;
-    }
-    *out = o;
-    return 0;
+    return db_lookup_typed(c, key, write, OBJ_ZSET, out);
 }
 
 /* After a removal: a zset never stays empty. */
