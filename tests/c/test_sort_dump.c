@@ -22,7 +22,7 @@ static engine *eng;
 static client *cl;
 static int failures;
 
-/* Runs argv[0..argc) and returns the reply (copied into a static buffer). */
+/* Runs argv[0..argc) and returns the reply as a new sds (the caller frees it). */
 static sds run(int argc, const char **argv, const size_t *lens)
 {
     marg a[MAX_ARGS];
