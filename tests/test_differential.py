@@ -2,7 +2,9 @@
 and to the node; every reply must be the same bytes.
 
 Keys come from a small pool so commands collide (a key is a string, then
-deleted, renamed, incremented, expired...). Values mix integers, floats,
+deleted, renamed, incremented, expired, turned into a list, hash, set, zset or
+bitmap...), and some runs are wrapped in MULTI/EXEC (after WATCH, or with a
+queue-time error), so transactions are compared reply for reply too. Values mix integers, floats,
 binary bytes and empty strings. Commands whose replies are nondeterministic
 are avoided (TIME, RANDOMKEY, INFO, CLIENT ID) or compared loosely: TTL-like
 replies within a tolerance, KEYS/SCAN as sets. Expiry is only ever set far in
@@ -25,6 +27,7 @@ from helpers import EngineConn, RawConn, decode_one, encode_command, fmt_args, g
 KEYS = [b"k0", b"k1", b"k2", b"k3", b"k4", b"k5", b"", b"k\x00\r\n"]
 NOW_S = int(time.time())
 BATCH = 100
+SEQUENCE_LEN = 50       # commands per independent sequence (FLUSHALL between)
 
 # Replies that may legitimately differ by the time between the two servers.
 LOOSE = {b"TTL": 2, b"PTTL": 2000, b"EXPIRETIME": 2, b"PEXPIRETIME": 2000}
@@ -174,10 +177,72 @@ class Gen:
             lambda: (b"SET", k),
             lambda: (b"NOSUCHCOMMAND", b"arg"),   # binary args: test_connection
         ]
+        if r.random() < 0.25:
+            return self.other_type_command(k, k2)
         return r.choice(choices)()
 
+    def other_type_command(self, k, k2) -> tuple:
+        """Commands of the other types on the same key pool, so keys change
+        type under the string commands (WRONGTYPE paths) and the other way
+        round. Only replies with a defined order: no SMEMBERS/HGETALL."""
+        r = self.rnd
+        v, n = self.value(), str(r.choice([1, 2, 5])).encode()
+        return r.choice([
+            lambda: (b"RPUSH", k, v, self.value()),
+            lambda: (b"LPUSH", k, v),
+            lambda: (b"LPOP", k, n),
+            lambda: (b"LRANGE", k, b"0", b"-1"),
+            lambda: (b"LMOVE", k, k2, b"LEFT", b"RIGHT"),
+            lambda: (b"HSET", k, self.value(), v),
+            lambda: (b"HGET", k, v),
+            lambda: (b"HINCRBY", k, b"f", self.int_str()),
+            lambda: (b"HLEN", k),
+            lambda: (b"SADD", k, v, self.int_str()),
+            lambda: (b"SISMEMBER", k, v),
+            lambda: (b"SCARD", k),
+            lambda: (b"SREM", k, v),
+            lambda: (b"ZADD", k, self.int_str(), v),
+            lambda: (b"ZINCRBY", k, self.float_str(), v),
+            lambda: (b"ZRANGE", k, b"0", b"-1", b"WITHSCORES"),
+            lambda: (b"ZPOPMIN", k),
+            lambda: (b"SETBIT", k, str(r.randrange(64)).encode(), b"1"),
+            lambda: (b"BITCOUNT", k),
+        ])()
+
+    def transaction(self) -> list:
+        """MULTI ... EXEC (or DISCARD), sometimes after WATCH, sometimes with
+        a queue-time error (EXECABORT). Commands whose replies may differ by
+        timing (TTL-like, KEYS) stay outside: EXEC's reply is compared whole."""
+        r = self.rnd
+        out = []
+        if r.random() < 0.3:
+            out.append((b"WATCH", self.key()))
+            if r.random() < 0.5:
+                out.append((b"SET", self.key(), self.value()))   # may invalidate the watch
+        out.append((b"MULTI",))
+        for _ in range(r.randint(1, 5)):
+            cmd = self.command()
+            while cmd[0].upper() in LOOSE or cmd[0].upper() in UNORDERED:
+                cmd = self.command()
+            out.append(cmd)
+        if r.random() < 0.1:
+            out.append((b"GET",))                                 # arity error: EXECABORT
+        out.append((b"DISCARD",) if r.random() < 0.1 else (b"EXEC",))
+        return out
+
     def commands(self, n: int) -> list:
-        return [self.command() for _ in range(n)]
+        """About n commands, as independent sequences of about SEQUENCE_LEN
+        commands each starting from an empty keyspace (FLUSHALL between
+        them); a transaction is never cut."""
+        out, since_flush = [], 0
+        while len(out) < n:
+            if since_flush >= SEQUENCE_LEN:
+                out.append((b"FLUSHALL",))
+                since_flush = 0
+            step = self.transaction() if self.rnd.random() < 0.05 else [self.command()]
+            out.extend(step)
+            since_flush += len(step)
+        return out
 
 
 def _pipeline(conn: RawConn, cmds: list) -> list:
@@ -208,7 +273,7 @@ def run_differential(node_conn, ref_conn: RawConn, seed: int, n: int):
     is the one to look at: later ones may follow from it)."""
     cmds = Gen(seed).commands(n)
     history, problems = [], []
-    for start in range(0, n, BATCH):
+    for start in range(0, len(cmds), BATCH):
         batch = cmds[start:start + BATCH]
         if isinstance(node_conn, RawConn):
             ra = _pipeline(node_conn, batch)
@@ -236,10 +301,11 @@ def run_differential(node_conn, ref_conn: RawConn, seed: int, n: int):
 def _seeds():
     if "MDB_DIFF_SEED" in os.environ:
         return [int(os.environ["MDB_DIFF_SEED"])]
-    return list(range(int(os.environ.get("MDB_DIFF_SEEDS", "6"))))
+    # 40 seeds of 2,400 commands: about 2,000 sequences of 50 per CI run.
+    return list(range(int(os.environ.get("MDB_DIFF_SEEDS", "40"))))
 
 
-COMMANDS_PER_SEED = int(os.environ.get("MDB_DIFF_COMMANDS", "800"))
+COMMANDS_PER_SEED = int(os.environ.get("MDB_DIFF_COMMANDS", "2400"))
 
 
 @pytest.fixture
