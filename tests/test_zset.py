@@ -489,3 +489,38 @@ def test_copy_and_digest_hooks():
     g.execute("ZADD", "large", *big(300))
     assert f.digest() == g.digest()
     assert int(decode_one(e.execute("MEMORY", "USAGE", "large")) or 0) >= 0 if False else True
+
+
+# ------------------------------------------------------------------ blocking pops (vs redis-server)
+
+def _blocked_pop_then_push(host, port, pop, push):
+    """Client A blocks in `pop`; client B runs `push`; returns (A's reply, B's reply)."""
+    from helpers import RawConn
+    import time as _time
+    a, b = RawConn(host, port), RawConn(host, port)
+    try:
+        b.call("DEL", "bz", "bz2")
+        a.send(*pop)
+        _time.sleep(0.1)                      # A is blocked before B writes
+        pushed = b.call(*push)
+        return a.read_reply(), pushed
+    finally:
+        a.close()
+        b.close()
+
+
+@pytest.mark.parametrize("pop,push", [
+    (("BZPOPMIN", "bz", "bz2", "0"), ("ZADD", "bz2", "2", "b", "1", "a")),
+    (("BZPOPMAX", "bz", "0"), ("ZADD", "bz", "2", "b", "1", "a")),
+    (("BZMPOP", "0", "2", "bz", "bz2", "MIN", "COUNT", "2"), ("ZADD", "bz2", "3", "c", "1", "a", "2", "b")),
+])
+def test_blocking_pops_wake_on_zadd_like_redis(node, redis_server, pop, push):
+    got = _blocked_pop_then_push(node.host, node.port, pop, push)
+    want = _blocked_pop_then_push(redis_server.host, redis_server.port, pop, push)
+    assert got == want
+
+
+def test_blocking_pop_timeouts_like_redis(pair):
+    for cmd in (("BZPOPMIN", "none", "0.05"), ("BZMPOP", "0.05", "1", "none", "MAX"),
+                ("BZPOPMAX", "none", "-1"), ("BZPOPMIN", "none", "x")):
+        pair.check(*cmd)
