@@ -5,8 +5,10 @@ logic (quorum machine, simulator) runs before `pip install -e .` has built the
 extension. Benchmarks refuse to run on it (see bench/bench_logd.py).
 """
 
+import struct
+
 try:
-    from logd._crc32c import crc32c, hw_available
+    from logd._crc32c import crc32c, entry_keys, entry_offsets, hw_available, scan_entries, stored_values
     COMPILED = True
 except ImportError:  # extension not built: run `pip install -e .`
     COMPILED = False
@@ -32,3 +34,61 @@ except ImportError:  # extension not built: run `pip install -e .`
 
     def hw_available():
         return False
+
+
+# Result codes of scan_entries (same values as in logd/_crc32c.pyx).
+SCAN_OK, SCAN_SHORT, SCAN_TOO_LARGE, SCAN_BAD_CRC, SCAN_BAD_SEQ = 0, 1, 2, 3, 4
+
+if not COMPILED:
+    # Pure-Python twins of the entry walkers in _crc32c.pyx (same contracts).
+    _EHDR = struct.Struct("<QQBII")
+    _RUNNING = struct.Struct("<I")
+    _KEY = struct.Struct(">IQ")
+
+    def scan_entries(data, off, count, payload_max, expect_seq, check_seq):
+        buf = memoryview(data).cast("B")
+        first_epoch = max_epoch = 0
+        if off > len(buf):
+            return SCAN_SHORT, off, 0, 0, 0, 0
+        for i in range(count):
+            if len(buf) - off < _EHDR.size:
+                return SCAN_SHORT, off, first_epoch, max_epoch, 0, _EHDR.size
+            seq, epoch, _kind, plen, pcrc = _EHDR.unpack_from(buf, off)
+            off += _EHDR.size
+            if plen > payload_max:
+                return SCAN_TOO_LARGE, off, first_epoch, max_epoch, seq, plen
+            if len(buf) - off < plen:
+                return SCAN_SHORT, off, first_epoch, max_epoch, seq, plen
+            if crc32c(buf[off:off + plen]) != pcrc:
+                return SCAN_BAD_CRC, off, first_epoch, max_epoch, seq, 0
+            if check_seq and seq != expect_seq + i:
+                return SCAN_BAD_SEQ, off, first_epoch, max_epoch, seq, expect_seq + i
+            if i == 0:
+                first_epoch = epoch
+            max_epoch = max(max_epoch, epoch)
+            off += plen
+        return SCAN_OK, off, first_epoch, max_epoch, 0, 0
+
+    def entry_offsets(data, off, count):
+        buf = memoryview(data).cast("B")
+        out = [off]
+        for _ in range(count):
+            off += _EHDR.size + _EHDR.unpack_from(buf, off)[3]
+            assert off <= len(buf)
+            out.append(off)
+        return out
+
+    def stored_values(data, off, count, running):
+        buf = memoryview(data).cast("B")
+        values = []
+        for _ in range(count):
+            end = off + _EHDR.size + _EHDR.unpack_from(buf, off)[3]
+            assert end <= len(buf)
+            raw = bytes(buf[off:end])
+            running = crc32c(raw, running)
+            values.append(_RUNNING.pack(running) + raw)
+            off = end
+        return values, running
+
+    def entry_keys(log_id, first_seq, count):
+        return [_KEY.pack(log_id, first_seq + i) for i in range(count)]

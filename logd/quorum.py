@@ -70,6 +70,10 @@ class Phase(Enum):
     FAILED = 7
 
 
+def _wire_size(e):
+    return len(e._raw)
+
+
 class Backpressure(Exception):
     """append() refused: too many uncommitted bytes; wait for commits."""
 
@@ -318,8 +322,14 @@ class Writer:
         if self.uncommitted_bytes > self.uncommitted_bytes_max:
             raise Backpressure(f"{self.uncommitted_bytes} uncommitted bytes")
         self._trim_window()
-        for kind, payload in items:
-            self._window_push(Entry(self.last_seq + 1, self.epoch, kind, payload))
+        seq, epoch = self.last_seq + 1, self.epoch
+        entries = [Entry(seq + i, epoch, kind, payload) for i, (kind, payload) in enumerate(items)]
+        size = sum(map(_wire_size, entries))
+        # every new seq is above commit_seq (commit_seq <= last_seq always)
+        assert self.commit_seq < seq
+        self.window.extend(entries)
+        self.window_bytes += size
+        self.uncommitted_bytes += size
         out = []
         for p in self.peers:
             self._pump(p, out)
@@ -340,16 +350,27 @@ class Writer:
                 if peer.published_commit < self.commit_seq and not peer.inflight:
                     self._send_append(peer, [], out)   # heartbeat carrying the commit seq
                 return
-            batch, size = [], 0
-            seq = peer.next_seq
-            while seq <= self.last_seq and len(batch) < self.append_entries_max:
-                e = self.window[seq - self.window_lo]
-                if batch and size + len(e.payload) > self.append_bytes_max:
-                    break
-                batch.append(e)
-                size += len(e.payload) + wire.ENTRY_HEADER_SIZE
-                seq += 1
-            self._send_append(peer, batch, out)
+            self._send_append(peer, self._next_batch(peer.next_seq), out)
+
+    def _next_batch(self, first_seq):
+        """Entries from first_seq (<= last_seq): at most append_entries_max,
+        and no more payload bytes than append_bytes_max unless one entry alone
+        exceeds it. A slice, then a trim only if over the byte bound, so the
+        common case does no Python work per entry."""
+        lo = first_seq - self.window_lo
+        assert 0 <= lo < len(self.window)
+        batch = self.window[lo:lo + self.append_entries_max]
+        wire_bytes = sum(map(_wire_size, batch))
+        # the byte rule only ever stops before the last entry if it stops at all
+        if wire_bytes - wire.ENTRY_HEADER_SIZE <= self.append_bytes_max:
+            return batch
+        size, n = 0, 0
+        for e in batch:   # bounded by append_entries_max
+            if n and size + len(e.payload) > self.append_bytes_max:
+                break
+            size += len(e.payload) + wire.ENTRY_HEADER_SIZE
+            n += 1
+        return batch[:n]
 
     def _send_append(self, peer, batch, out, prev=None):
         first = batch[0].seq if batch else peer.next_seq

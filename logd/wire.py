@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 from logd import PROTOCOL_VERSION
+from logd import crc as _crc
 from logd.crc import crc32c
 
 MAGIC = b"LD"
@@ -102,17 +103,20 @@ class Entry:
         self.kind = kind
         self.payload = bytes(payload)
         self.crc = crc32c(self.payload) if crc is None else crc
-        self._raw = None
+        # Built once, eagerly: a writer sends each entry to every logd (and
+        # resends on loss), so frames are joined from these without a call per entry.
+        self._raw = self.header() + self.payload
 
     def header(self):
         return ENTRY_HEADER.pack(self.seq, self.epoch, self.kind, len(self.payload), self.crc)
 
     def encode(self):
-        """Wire bytes (header + payload), cached: a writer sends each entry
-        to every logd, and resends on loss."""
-        if self._raw is None:
-            self._raw = self.header() + self.payload
+        """Wire bytes (header + payload)."""
         return self._raw
+
+    @property
+    def wire_size(self):
+        return len(self._raw)
 
     def __eq__(self, other):
         return (isinstance(other, Entry) and self.seq == other.seq and self.epoch == other.epoch
@@ -123,6 +127,76 @@ class Entry:
 
     def __repr__(self):
         return f"Entry(seq={self.seq}, epoch={self.epoch}, kind={self.kind}, {len(self.payload)}B)"
+
+
+class EntryBlock:
+    """An APPEND's entries kept as the frame bytes they arrived in, already
+    validated by crc.scan_entries (lengths, every payload CRC, consecutive
+    seqs from first_seq). The daemon stores them straight from these bytes,
+    with no Python object per entry; Entry objects are built only on demand
+    (indexing, iteration), which the append path does for at most a few
+    entries (prefix matching). A read-only sequence of Entry."""
+    __slots__ = ("buf", "start", "end", "count", "first_seq", "_offs")
+
+    def __init__(self, buf, start, end, count, first_seq, offs=None):
+        assert start <= end <= len(buf) and count >= 0
+        self.buf = buf
+        self.start = start
+        self.end = end
+        self.count = count
+        self.first_seq = first_seq
+        self._offs = offs
+
+    def __len__(self):
+        return self.count
+
+    def _offsets(self):
+        if self._offs is None:
+            self._offs = _crc.entry_offsets(self.buf, self.start, self.count)
+        return self._offs
+
+    def _entry_at(self, off):
+        seq, epoch, kind, plen, pcrc = ENTRY_HEADER.unpack_from(self.buf, off)
+        body = off + ENTRY_HEADER_SIZE
+        return Entry(seq, epoch, kind, self.buf[body:body + plen], pcrc)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            lo, hi, step = i.indices(self.count)
+            assert step == 1, "entry blocks slice contiguously"
+            hi = max(lo, hi)
+            if lo == 0 and hi == self.count:
+                return self
+            offs = self._offsets()
+            return EntryBlock(self.buf, offs[lo], offs[hi], hi - lo, self.first_seq + lo, offs[lo:hi + 1])
+        if i < 0:
+            i += self.count
+        if not 0 <= i < self.count:
+            raise IndexError("entry index out of range")
+        return self._entry_at(self._offsets()[i])
+
+    def __iter__(self):
+        for off in self._offsets()[:-1]:
+            yield self._entry_at(off)
+
+    def __eq__(self, other):
+        if isinstance(other, (EntryBlock, list)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None
+
+    def raw(self):
+        """The entries' wire bytes, concatenated."""
+        return bytes(self.buf[self.start:self.end])
+
+    def stored_values(self, running):
+        """(LMDB values, last running) for storing these entries after an
+        entry whose running checksum is `running` (see service.py)."""
+        return _crc.stored_values(self.buf, self.start, self.count, running)
+
+    def __repr__(self):
+        return f"EntryBlock(first_seq={self.first_seq}, {self.count} entries, {self.end - self.start}B)"
 
 
 def running_crc(prev_running, entry_bytes):
@@ -246,7 +320,13 @@ _BI = struct.Struct("<BI")
 
 def encode_entries(entries):
     """Concatenated wire form of entries (header + payload each)."""
-    return b"".join([e.encode() for e in entries])
+    if isinstance(entries, EntryBlock):
+        return entries.raw()
+    return b"".join(map(_entry_raw, entries))
+
+
+def _entry_raw(e):
+    return e._raw
 
 
 def _frame(mtype, log_id, req_id, body):
@@ -354,6 +434,35 @@ def decode_entries(buf, off, count):
     return entries, off
 
 
+_SEQ_MAX = (1 << 64) - 1
+_SCAN_ERRORS = {_crc.SCAN_SHORT: ErrCode.SHORT, _crc.SCAN_TOO_LARGE: ErrCode.TOO_LARGE,
+                _crc.SCAN_BAD_CRC: ErrCode.BAD_BODY, _crc.SCAN_BAD_SEQ: ErrCode.BAD_BODY}
+
+
+def decode_entry_block(buf, off, count, prev_seq):
+    """Validate count APPEND entries from off in one pass (lengths, payload
+    CRCs, seqs prev_seq+1, prev_seq+2, ...) without an object per entry.
+    Returns (EntryBlock, end offset, first entry's epoch, highest epoch)."""
+    if count > ENTRIES_PER_MSG_MAX:
+        raise WireError(ErrCode.TOO_LARGE, f"{count} entries")
+    if count and prev_seq + count > _SEQ_MAX:
+        raise WireError(ErrCode.BAD_BODY, f"{count} entries after seq {prev_seq}")
+    first = min(prev_seq + 1, _SEQ_MAX)
+    code, end, first_epoch, max_epoch, seq, detail = _crc.scan_entries(
+        buf, off, count, PAYLOAD_BYTES_MAX, first, True)
+    if code != _crc.SCAN_OK:
+        if code == _crc.SCAN_BAD_CRC:
+            message = f"entry seq {seq}: payload checksum mismatch"
+        elif code == _crc.SCAN_BAD_SEQ:
+            message = f"entry seq {seq}, expected {detail}"
+        elif code == _crc.SCAN_TOO_LARGE:
+            message = f"payload {detail} bytes"
+        else:
+            message = f"entry truncated at {end}"
+        raise WireError(_SCAN_ERRORS[code], message)
+    return EntryBlock(buf, off, end, count, first), end, first_epoch, max_epoch
+
+
 def _check_contiguous(entries, prev_seq):
     expect = prev_seq + 1
     for e in entries:
@@ -367,12 +476,10 @@ def _decode_body(mtype, body):
     if mtype == MsgType.APPEND:
         _need(body, 0, _APPEND.size)
         epoch, prev_seq, prev_epoch, commit_seq, join, n = _APPEND.unpack_from(body, 0)
-        entries, off = decode_entries(body, _APPEND.size, n)
-        _check_contiguous(entries, prev_seq)
-        for e in entries:
-            if e.epoch > epoch:
-                raise WireError(ErrCode.BAD_BODY, f"entry epoch {e.epoch} above request epoch {epoch}")
-        if entries and prev_epoch > entries[0].epoch:
+        entries, off, first_epoch, max_epoch = decode_entry_block(body, _APPEND.size, n, prev_seq)
+        if n and max_epoch > epoch:
+            raise WireError(ErrCode.BAD_BODY, f"entry epoch {max_epoch} above request epoch {epoch}")
+        if n and prev_epoch > first_epoch:
             raise WireError(ErrCode.BAD_BODY, "prev_epoch above first entry's epoch")
         msg = Append(epoch, prev_seq, prev_epoch, commit_seq, entries, join)
     elif mtype == MsgType.SEAL:
