@@ -1,0 +1,125 @@
+"""The coordinator's failover decision, as a pure state machine (issue 5;
+DESIGN.md "The log protocol", invariants 4, 5 and 8).
+
+NOT WIRED IN YET: no coordinator process runs this; the failover simulator
+(pynode/failover_sim.py) and tests/test_lease.py are its only callers.
+
+No I/O, no clock, no randomness: observations come in with the coordinator's
+own monotonic time `now_ms`, and tick() returns the actions to carry out.
+
+The coordinator keeps nothing that cannot be rebuilt from observations: a
+restarted coordinator is a fresh object, and it counts its own start as the
+last renewal it saw, so it never fails over a primary whose renewals it has
+simply not had time to see.
+
+Decision: when no LEASE (or LEADER) entry has been observed for
+lease_ms * (1 + drift) + margin_ms, choose the healthy replica with the
+highest applied seq that is fully caught up (applied == the commit seq
+observed) and emit Promote(node, epoch + 1, observed_seq). The promotion
+itself is done by the candidate against the log: seal epoch+1 on a majority
+(each logd grants an epoch once), recover the tail, and append
+LEADER(epoch+1, node) only if its applied seq equals that tail and the tail
+holds no LEASE/LEADER entry above `observed_seq` -- a renewal this
+coordinator never saw might still hold a lease, so it must not be counted
+down from an older observation.
+"""
+from dataclasses import dataclass
+
+REPLICAS_MAX = 64          # reports kept; a shard has a handful of nodes
+
+
+@dataclass(frozen=True)
+class Promote:
+    node: str
+    epoch: int
+    observed_seq: int      # every log entry up to here was observed
+
+
+@dataclass
+class _Report:
+    applied_seq: int
+    healthy: bool
+    epoch: int
+    at_ms: int
+
+
+def lease_safe(lease_ms, drift, margin_ms):
+    """True if a primary whose clock runs at (1 - drift) of real time stops
+    serving before a coordinator whose clock runs at (1 + drift) can end its
+    wait: the worst pair of clocks, both measured from the renewal's send."""
+    assert 0 <= drift < 1, drift
+    primary_real_ms = (lease_ms - margin_ms) / (1 - drift)
+    coordinator_real_ms = (lease_ms * (1 + drift) + margin_ms) / (1 + drift)
+    return primary_real_ms < coordinator_real_ms
+
+
+class Coordinator:
+    def __init__(self, lease_ms, drift, margin_ms, now_ms=0):
+        assert lease_ms > 0 and 0 <= drift < 1 and margin_ms >= 0
+        self.lease_ms = lease_ms
+        self.drift = drift
+        self.margin_ms = margin_ms
+        self.last_renewal_ms = now_ms      # our start counts as a sighting
+        self.observed_seq = 0              # log observed in order up to here
+        self.commit_seq = 0
+        self.epoch = 0                     # highest epoch seen anywhere
+        self.reports = {}                  # node -> _Report
+
+    def failover_wait_ms(self):
+        """How long, on our clock, after the last renewal we saw."""
+        return self.lease_ms * (1 + self.drift) + self.margin_ms
+
+    # ---- observations --------------------------------------------------
+    def observe_entry(self, seq, kind, epoch, now_ms):
+        """A committed log entry, delivered in seq order. kind is 'LEASE',
+        'LEADER' or anything else (data)."""
+        if seq <= self.observed_seq:
+            return []                       # duplicate delivery
+        assert seq == self.observed_seq + 1, (seq, self.observed_seq)
+        self.observed_seq = seq
+        self.commit_seq = max(self.commit_seq, seq)
+        self.epoch = max(self.epoch, epoch)
+        if kind in ("LEASE", "LEADER"):
+            self.last_renewal_ms = max(self.last_renewal_ms, now_ms)
+        return []
+
+    def observe_epoch(self, epoch):
+        """A logd reported a promised epoch (e.g. a refused seal)."""
+        self.epoch = max(self.epoch, epoch)
+        return []
+
+    def replica_report(self, node, applied_seq, healthy, epoch, now_ms):
+        if node not in self.reports and len(self.reports) >= REPLICAS_MAX:
+            return []                       # bounded; a real shard never has this many
+        self.reports[node] = _Report(applied_seq, healthy, epoch, now_ms)
+        self.epoch = max(self.epoch, epoch)
+        return []
+
+    # ---- time ----------------------------------------------------------
+    def tick(self, now_ms):
+        if now_ms - self.last_renewal_ms < self.failover_wait_ms():
+            return []
+        node = self.choose(now_ms)
+        if node is None:
+            return []
+        epoch = self.epoch + 1
+        # Give this attempt a full wait before the next one, and never reuse
+        # its epoch: a half-done seal may have taken it.
+        self.epoch = epoch
+        self.last_renewal_ms = now_ms
+        return [Promote(node, epoch, self.observed_seq)]
+
+    def choose(self, now_ms):
+        """The caught-up healthy replica with the highest applied seq; ties
+        by name so two coordinators with one view choose alike."""
+        fresh_ms = self.lease_ms          # an older report says nothing about now
+        best = None
+        for node in sorted(self.reports):
+            r = self.reports[node]
+            if not r.healthy or now_ms - r.at_ms > fresh_ms:
+                continue
+            if r.applied_seq != self.commit_seq:
+                continue                    # behind (or ahead of what we saw): not now
+            if best is None or r.applied_seq > self.reports[best].applied_seq:
+                best = node
+        return best
