@@ -5,7 +5,7 @@ plus the per-frame entry walkers that keep logd's per-entry work in C.
 An entry on the wire (docs/log-protocol.md): seq Q, epoch Q, kind B,
 payload_len I, payload_crc I, payload — little-endian, 25-byte header."""
 
-from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdint cimport uint8_t, uint32_t, uint64_t
 from libc.string cimport memcpy
 
@@ -25,6 +25,17 @@ SCAN_BAD_SEQ = 4
 
 def crc32c(data, uint32_t value=0):
     """Return the CRC-32C of data, continuing from value (0 starts fresh)."""
+    cdef const char *p
+    cdef Py_ssize_t blen
+    if type(data) is bytes:
+        # the common case (every entry payload): no memoryview to build
+        p = PyBytes_AS_STRING(data)
+        blen = PyBytes_GET_SIZE(data)
+        if blen < 65536:   # short: dropping the GIL would cost more than the CRC
+            return crc32c_update(value, p, <size_t>blen)
+        with nogil:
+            value = crc32c_update(value, p, <size_t>blen)
+        return value
     cdef const unsigned char[::1] view = memoryview(data).cast("B")
     cdef size_t n = view.shape[0]
     if n == 0:

@@ -26,6 +26,7 @@ Rules (docs/log-protocol.md has the argument):
 
 from dataclasses import dataclass
 from enum import Enum
+from operator import attrgetter
 
 from logd import wire
 from logd.wire import Entry, Kind, Status
@@ -70,8 +71,12 @@ class Phase(Enum):
     FAILED = 7
 
 
-def _wire_size(e):
-    return len(e._raw)
+_RAW = attrgetter("_raw")
+
+
+def _wire_bytes(entries):
+    """Total wire size (header + payload) of entries, summed in C."""
+    return sum(map(len, map(_RAW, entries)))
 
 
 class Backpressure(Exception):
@@ -324,7 +329,7 @@ class Writer:
         self._trim_window()
         seq, epoch = self.last_seq + 1, self.epoch
         entries = [Entry(seq + i, epoch, kind, payload) for i, (kind, payload) in enumerate(items)]
-        size = sum(map(_wire_size, entries))
+        size = _wire_bytes(entries)
         # every new seq is above commit_seq (commit_seq <= last_seq always)
         assert self.commit_seq < seq
         self.window.extend(entries)
@@ -360,7 +365,7 @@ class Writer:
         lo = first_seq - self.window_lo
         assert 0 <= lo < len(self.window)
         batch = self.window[lo:lo + self.append_entries_max]
-        wire_bytes = sum(map(_wire_size, batch))
+        wire_bytes = _wire_bytes(batch)
         # the byte rule only ever stops before the last entry if it stops at all
         if wire_bytes - wire.ENTRY_HEADER_SIZE <= self.append_bytes_max:
             return batch
@@ -521,8 +526,7 @@ class Writer:
             return
         if self.epoch_at(candidate) != self.epoch:
             return   # older-epoch entries commit only under one of ours
-        freed = sum(len(e.payload) + wire.ENTRY_HEADER_SIZE
-                    for e in self.window[self.commit_seq + 1 - self.window_lo:candidate + 1 - self.window_lo])
+        freed = _wire_bytes(self.window[self.commit_seq + 1 - self.window_lo:candidate + 1 - self.window_lo])
         self.uncommitted_bytes -= freed
         self.commit_seq = candidate
         out.append(Committed(candidate))
@@ -543,8 +547,7 @@ class Writer:
         drop = min(drop, self.commit_seq - self.window_lo + 1)
         if drop <= 0:
             return
-        for e in self.window[:drop]:
-            self.window_bytes -= len(e.payload) + wire.ENTRY_HEADER_SIZE
+        self.window_bytes -= _wire_bytes(self.window[:drop])
         self.base_epoch = self.window[drop - 1].epoch
         del self.window[:drop]
         self.window_lo += drop
