@@ -165,3 +165,75 @@ def entry_keys(uint32_t log_id, uint64_t first_seq, size_t count):
             dst[4 + b] = (seq >> (8 * (7 - b))) & 0xFF
         keys.append(key)
     return keys
+
+
+# verify_run result codes
+RUN_OK = 0
+RUN_CORRUPT = 1
+
+
+cdef inline uint64_t _be64(const uint8_t *p) noexcept nogil:
+    cdef uint64_t v = 0
+    cdef int i
+    for i in range(8):
+        v = (v << 8) | p[i]
+    return v
+
+
+cdef inline uint32_t _be32(const uint8_t *p) noexcept nogil:
+    return (<uint32_t>p[0] << 24) | (<uint32_t>p[1] << 16) | (<uint32_t>p[2] << 8) | <uint32_t>p[3]
+
+
+cdef bint _stored_ok(bytes value, uint64_t seq, uint32_t prev_running, uint32_t *running) noexcept:
+    """One stored value: well-formed, header seq == seq, payload CRC, and the
+    running checksum chained from prev_running."""
+    cdef const uint8_t *v = <const uint8_t *>PyBytes_AS_STRING(value)
+    cdef size_t n = <size_t>PyBytes_GET_SIZE(value)
+    cdef size_t plen
+    if n < 4 + ENTRY_HDR:
+        return False
+    plen = _le32(v + 4 + 17)
+    if _le64(v + 4) != seq or n - 4 - ENTRY_HDR != plen:
+        return False
+    if crc32c_update(0, v + 4 + ENTRY_HDR, plen) != _le32(v + 4 + 21):
+        return False
+    running[0] = crc32c_update(prev_running, v + 4, n - 4)
+    return running[0] == _le32(v)
+
+
+def verify_run(items, uint32_t log_id, uint64_t from_seq, uint64_t last_seq,
+               uint32_t prev_running, size_t byte_limit):
+    """Consume (key, value) pairs of stored entries (LMDB keys log_id BE +
+    seq BE, values as built by stored_values) from from_seq, checking every
+    key's seq, payload CRC and the running chain from prev_running; stop past
+    last_seq, at another log's key, or before exceeding byte_limit (at least
+    one entry). Returns (code, entry wire bytes, count, corrupt_seq): on
+    RUN_CORRUPT the bytes hold only the entries before corrupt_seq."""
+    cdef uint64_t expect = from_seq, seq
+    cdef size_t size = 0, elen, count = 0
+    cdef uint32_t running = prev_running
+    cdef const uint8_t *k
+    parts = []
+    if from_seq > last_seq:
+        return RUN_OK, b"", 0, 0
+    for key, value in items:            # bounded: stops after last_seq
+        if type(key) is not bytes or PyBytes_GET_SIZE(key) != 12 or type(value) is not bytes:
+            return RUN_CORRUPT, b"".join(parts), count, expect
+        k = <const uint8_t *>PyBytes_AS_STRING(key)
+        seq = _be64(k + 4)
+        if _be32(k) != log_id or seq > last_seq:
+            break
+        if seq != expect or not _stored_ok(<bytes>value, expect, running, &running):
+            return RUN_CORRUPT, b"".join(parts), count, expect
+        elen = <size_t>PyBytes_GET_SIZE(value) - 4
+        if count and size + elen > byte_limit:
+            break
+        parts.append(value[4:])
+        size += elen
+        count += 1
+        if expect == last_seq:
+            break
+        expect += 1
+    if count == 0:
+        return RUN_CORRUPT, b"", 0, expect
+    return RUN_OK, b"".join(parts), count, 0

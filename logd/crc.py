@@ -8,7 +8,8 @@ extension. Benchmarks refuse to run on it (see bench/bench_logd.py).
 import struct
 
 try:
-    from logd._crc32c import crc32c, entry_keys, entry_offsets, hw_available, scan_entries, stored_values
+    from logd._crc32c import (crc32c, entry_keys, entry_offsets, hw_available, scan_entries, stored_values,
+                              verify_run)
     COMPILED = True
 except ImportError:  # extension not built: run `pip install -e .`
     COMPILED = False
@@ -38,6 +39,8 @@ except ImportError:  # extension not built: run `pip install -e .`
 
 # Result codes of scan_entries (same values as in logd/_crc32c.pyx).
 SCAN_OK, SCAN_SHORT, SCAN_TOO_LARGE, SCAN_BAD_CRC, SCAN_BAD_SEQ = 0, 1, 2, 3, 4
+# Result codes of verify_run.
+RUN_OK, RUN_CORRUPT = 0, 1
 
 if not COMPILED:
     # Pure-Python twins of the entry walkers in _crc32c.pyx (same contracts).
@@ -92,3 +95,40 @@ if not COMPILED:
 
     def entry_keys(log_id, first_seq, count):
         return [_KEY.pack(log_id, first_seq + i) for i in range(count)]
+
+    def _stored_ok(value, seq, prev_running):
+        """Running checksum of a well-formed stored value of seq, else None."""
+        if len(value) < 4 + _EHDR.size:
+            return None
+        s, _epoch, _kind, plen, pcrc = _EHDR.unpack_from(value, 4)
+        if s != seq or len(value) - 4 - _EHDR.size != plen:
+            return None
+        body = memoryview(value)[4:]
+        running = crc32c(body, prev_running)
+        if crc32c(body[_EHDR.size:]) != pcrc or running != _RUNNING.unpack_from(value, 0)[0]:
+            return None
+        return running
+
+    def verify_run(items, log_id, from_seq, last_seq, prev_running, byte_limit):
+        if from_seq > last_seq:
+            return RUN_OK, b"", 0, 0
+        parts, size, expect, running = [], 0, from_seq, prev_running
+        for key, value in items:
+            if len(key) != _KEY.size:
+                return RUN_CORRUPT, b"".join(parts), len(parts), expect
+            kid, seq = _KEY.unpack(key)
+            if kid != log_id or seq > last_seq:
+                break
+            running = _stored_ok(value, expect, running) if seq == expect else None
+            if running is None:
+                return RUN_CORRUPT, b"".join(parts), len(parts), expect
+            if parts and size + len(value) - 4 > byte_limit:
+                break
+            parts.append(bytes(value[4:]))
+            size += len(value) - 4
+            if expect == last_seq:
+                break
+            expect += 1
+        if not parts:
+            return RUN_CORRUPT, b"", 0, expect
+        return RUN_OK, b"".join(parts), len(parts), 0

@@ -74,6 +74,13 @@ class LmdbTxn:
                 if not cur.delete():
                     return
 
+    def iter_raw_from(self, log_id, seq):
+        """(key, value) pairs from (log_id, seq) on, keys as stored; the
+        caller stops at another log's key (see crc.verify_run)."""
+        with self.txn.cursor(db=self.entries_db) as cur:
+            if cur.set_range(_EKEY.pack(log_id, seq)):
+                yield from cur.iternext(keys=True, values=True)
+
     def iter_from(self, log_id, seq):
         with self.txn.cursor(db=self.entries_db) as cur:
             if not cur.set_range(_EKEY.pack(log_id, seq)):
@@ -185,6 +192,10 @@ class MemTxn:
         log = self.s.logs.get(log_id, {})
         for seq in range(lo, hi + 1):
             log.pop(seq, None)
+
+    def iter_raw_from(self, log_id, seq):
+        for s, value in self.iter_from(log_id, seq):
+            yield _EKEY.pack(log_id, s), value
 
     def iter_from(self, log_id, seq):
         log = self.s.logs.get(log_id, {})
