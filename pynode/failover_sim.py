@@ -462,11 +462,8 @@ class Sim:
             self.stats["failed_promotions"] += 1
             return
         tail = max(granted, key=lambda log: (log[-1][0] if log else 0, len(log)))
-        # Catch up from the recovered tail if what we applied is a prefix of it.
-        applied = tail if tail[:len(node.log)] == node.log else node.log
-        unseen = [s for s in range(observed_seq + 1, len(tail) + 1)
-                  if tail[s - 1][1] in ("LEASE", "LEADER")]
-        if applied != tail or (unseen and reply_to is not None):
+        applied = self.catch_up(node.log, tail)
+        if not self.may_append_leader(applied, tail, observed_seq, reply_to is None):
             self.stats["failed_promotions"] += 1
             return
         node.log = applied
@@ -481,9 +478,22 @@ class Sim:
         node.keeper.renewal_sent(seq, self.local(node))
         self.replicate(node)
 
+    def catch_up(self, applied, tail):
+        """The candidate applies the recovered tail if what it applied is a
+        prefix of it (it re-replicates and replays it in the real system)."""
+        return tail if tail[:len(applied)] == applied else applied
 
-def run_seed(seed, steps=2000, **kw):
-    return Sim(seed, steps, **kw).run()
+    def may_append_leader(self, applied, tail, observed_seq, bootstrap):
+        """The LEADER append's condition: applied == the recovered tail, and
+        no renewal in the tail that the coordinator had not observed (a
+        lease it never saw may still be running)."""
+        unseen = [s for s in range(observed_seq + 1, len(tail) + 1)
+                  if tail[s - 1][1] in ("LEASE", "LEADER")]
+        return applied == tail and (bootstrap or not unseen)
+
+
+def run_seed(seed, steps=2000, sim_cls=None, **kw):
+    return (sim_cls or Sim)(seed, steps, **kw).run()
 
 
 def main(argv=None):
