@@ -558,6 +558,18 @@ int zset_upsert(zset *zs, const char *member, size_t len, double score)
     return 1;
 }
 
+int zset_upsert_exact(zset *zs, const char *member, size_t len, double score)
+{
+    dict_entry *de = dict_find(zs->dict, member, len);
+    if (de && de->v.d == score && signbit(de->v.d) != signbit(score)) {
+        zsl_node *n = zsl_update_score(zs->zsl, de->v.d, member, len, score);
+        assert(n->member == de->key);
+        de->v.d = score;
+        return 0;
+    }
+    return zset_upsert(zs, member, len, score);
+}
+
 int zset_remove(zset *zs, const char *member, size_t len)
 {
     dict_entry *de = dict_unlink(zs->dict, member, len);

@@ -110,6 +110,10 @@ unsigned long zset_length(const zset *zs);
 int zset_score(zset *zs, const char *member, size_t len, double *score);  /* 1 if present */
 /* Adds member or sets its score. Returns 1 added, 0 updated (or unchanged). */
 int zset_upsert(zset *zs, const char *member, size_t len, double score);
+/* zset_upsert that also replaces an equal score of the other sign (0.0 and
+ * -0.0 compare equal): for ZUNION/ZINTER accumulators, which must hold the
+ * exact sum they computed, as Redis' accumulator dict does. */
+int zset_upsert_exact(zset *zs, const char *member, size_t len, double score);
 int zset_remove(zset *zs, const char *member, size_t len);                /* 1 if removed */
 size_t zset_mem_usage(const zset *zs);
 

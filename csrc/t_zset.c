@@ -1573,7 +1573,7 @@ static void visit_union(void *ctx, const char *m, size_t len, double score)
     double v = weighted(score, x->srcs[x->cur].weight), cur;
     if (zset_score(x->acc, m, len, &cur)) {
         aggregate(&cur, v, x->agg);
-        zset_upsert(x->acc, m, len, cur);
+        zset_upsert_exact(x->acc, m, len, cur);   /* -0 + 0 is +0: keep the exact sum */
     } else {
         acc_put(x, m, len, v);
     }
