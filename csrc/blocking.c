@@ -17,6 +17,8 @@
 #include "blocking.h"
 
 #include <assert.h>
+#include <limits.h>
+#include <math.h>
 #include <string.h>
 
 #include "server.h"
@@ -307,4 +309,32 @@ static long long timeout_scan(ae_loop *loop, long long id, void *data)
     if (waiting) return TIMEOUT_SCAN_MS;
     B.timer_id = 0;
     return -1;
+}
+
+/* See blocking.h. One rule for every blocking command, as in Redis. */
+int blocking_parse_timeout(client *c, const marg *a, long long *deadline_ms)
+{
+    long double v;
+    if (!string2ld(a->ptr, a->len, &v)) {
+        reply_error(c, "ERR timeout is not a float or out of range");
+        return -1;
+    }
+    v *= 1000.0L;
+    /* Redis 7.0 converts without a range check, so inf and huge values come
+     * out as LLONG_MIN there: "timeout is negative". Same reply here. */
+    long long ms = v >= (long double)LLONG_MAX ? LLONG_MIN : (long long)ceill(v);
+    if (ms < 0) {
+        reply_error(c, "ERR timeout is negative");
+        return -1;
+    }
+    if (ms > 0) {
+        long long now = mstime();
+        if (ms > LLONG_MAX - now) {
+            reply_error(c, "ERR timeout is out of range");
+            return -1;
+        }
+        ms += now;
+    }
+    *deadline_ms = ms;
+    return 0;
 }

@@ -40,6 +40,9 @@ typedef struct block_req {
 /* 0 for fake clients and inside MULTI: the command replies its timeout
  * reply at once instead. */
 int blocking_can_block(const client *c);
+/* A blocking command's timeout argument (float seconds) -> absolute unix ms,
+ * 0 = forever. Replies Redis' error and returns -1 when it is not valid. */
+int blocking_parse_timeout(client *c, const marg *a, long long *deadline_ms);
 /* Blocks c (copies its argv, so the query buffer may move on). */
 void blocking_block(client *c, const block_req *req);
 /* A list (or other poppable value) at key may now serve waiters. */

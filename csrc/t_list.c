@@ -20,7 +20,6 @@
 
 #define LL_BUF 32
 
-static const char ERR_TIMEOUT_FLOAT[] = "ERR timeout is not a float or out of range";
 
 /* ------------------------------------------------------------ helpers */
 
@@ -99,33 +98,6 @@ static int parse_where(const marg *a, int *where)
     return 0;
 }
 
-/* Timeout in seconds (float) -> absolute unix ms (0 = forever), as Redis. */
-static int parse_timeout(client *c, const marg *a, long long *deadline_ms)
-{
-    long double v;
-    if (!string2ld(a->ptr, a->len, &v)) {
-        reply_error(c, ERR_TIMEOUT_FLOAT);
-        return -1;
-    }
-    v *= 1000.0L;
-    /* Redis 7.0 converts without a range check, so inf and huge values come
-     * out as LLONG_MIN there: "timeout is negative". Same reply here. */
-    long long ms = v >= (long double)LLONG_MAX ? LLONG_MIN : (long long)ceill(v);
-    if (ms < 0) {
-        reply_error(c, "ERR timeout is negative");
-        return -1;
-    }
-    if (ms > 0) {
-        long long now = mstime();
-        if (ms > LLONG_MAX - now) {
-            reply_error(c, "ERR timeout is out of range");
-            return -1;
-        }
-        ms += now;
-    }
-    *deadline_ms = ms;
-    return 0;
-}
 
 /* ------------------------------------------------------------ type hooks */
 
@@ -707,7 +679,7 @@ static void block_or_null(client *c, block_req *req)
 static void bpop_generic(client *c, int where)
 {
     long long deadline;
-    if (parse_timeout(c, &c->argv[c->argc - 1], &deadline) != 0) return;
+    if (blocking_parse_timeout(c, &c->argv[c->argc - 1], &deadline) != 0) return;
     for (int j = 1; j < c->argc - 1; j++) {
         mobj *o;
         if (lookup_list(c, &c->argv[j], 1, &o) != 0) return;
@@ -728,7 +700,7 @@ void brpopCommand(client *c) { bpop_generic(c, QL_TAIL); }
 static void bmove_generic(client *c, int wf, int wt, int timeout_idx)
 {
     long long deadline;
-    if (parse_timeout(c, &c->argv[timeout_idx], &deadline) != 0) return;
+    if (blocking_parse_timeout(c, &c->argv[timeout_idx], &deadline) != 0) return;
     int r = try_move(c, &c->argv[1], &c->argv[2], wf, wt);
     if (r != 0) return;
     block_req req = {.key_first = 1, .key_count = 1, .key_step = 1, .null_array = 1,
@@ -754,7 +726,7 @@ void blmpopCommand(client *c)
     mpop_args a;
     if (mpop_parse(c, 2, &a) != 0) return;
     long long deadline;
-    if (parse_timeout(c, &c->argv[1], &deadline) != 0) return;
+    if (blocking_parse_timeout(c, &c->argv[1], &deadline) != 0) return;
     int r = mpop_keys(c, a.first, a.nkeys, a.where, a.count);
     if (r != 0) return;
     block_req req = {.key_first = a.first, .key_count = a.nkeys, .key_step = 1, .null_array = 1,

@@ -1272,35 +1272,6 @@ void zmpopCommand(client *c)
 
 enum { BZ_POP, BZ_MPOP };
 
-/* Timeout in seconds (a float) -> absolute unix ms, 0 = forever. */
-static int parse_bz_timeout(client *c, const marg *a, long long *deadline_ms)
-{
-    long double v;
-    if (!string2ld(a->ptr, a->len, &v)) {
-        reply_error(c, "ERR timeout is not a float or out of range");
-        return -1;
-    }
-    v *= 1000.0L;
-    if (v > (long double)LLONG_MAX) {
-        reply_error(c, "ERR timeout is out of range");
-        return -1;
-    }
-    long long ms = (long long)ceill(v);
-    if (ms < 0) {
-        reply_error(c, "ERR timeout is negative");
-        return -1;
-    }
-    if (ms > 0) {
-        long long now = mstime();
-        if (ms > LLONG_MAX - now) {
-            reply_error(c, "ERR timeout is out of range");
-            return -1;
-        }
-        ms += now;
-    }
-    *deadline_ms = ms;
-    return 0;
-}
 
 /* block_serve_fn: a waited-for key became ready. */
 static int serve_zset(client *c, const block_req *req, const char *key, size_t keylen)
@@ -1326,7 +1297,7 @@ static void bz_block_or_null(client *c, block_req *req)
 static void bzpop_generic(client *c, int max)
 {
     long long deadline;
-    if (parse_bz_timeout(c, &c->argv[c->argc - 1], &deadline) != 0) return;
+    if (blocking_parse_timeout(c, &c->argv[c->argc - 1], &deadline) != 0) return;
     for (int j = 1; j < c->argc - 1; j++) {
         int rc = zset_serve_bzpop(c, &c->argv[j], max);
         if (rc != 0) return;
@@ -1343,7 +1314,7 @@ void bzmpopCommand(client *c)
 {
     long long deadline, count;
     int from, n, max;
-    if (parse_bz_timeout(c, &c->argv[1], &deadline) != 0) return;
+    if (blocking_parse_timeout(c, &c->argv[1], &deadline) != 0) return;
     if (zset_parse_mpop(c, 2, &from, &n, &max, &count) != 0) return;
     for (int i = 0; i < n; i++) {
         int rc = zset_serve_zmpop(c, &c->argv[from + i], max, count);
