@@ -584,3 +584,21 @@ unsigned long dict_scan(dict *d, unsigned long cursor, dict_scan_fn *fn, void *p
     check_invariants(d);
     return v;
 }
+
+size_t dict_mem_usage_sampled(dict *d, int vals_are_sds)
+{
+    size_t total = dict_mem_usage(d), sampled = 0, bytes = 0;
+    dict_iter it;
+    dict_iter_init(&it, d, 0);
+    dict_entry *de;
+    while (sampled < 16 && (de = dict_iter_next(&it)) != NULL) {
+        bytes += sds_alloc_size(de->key);
+        if (vals_are_sds)
+            bytes += sds_alloc_size(de->v.val);
+        sampled++;
+    }
+    dict_iter_release(&it);
+    if (sampled)
+        total += (size_t)((double)bytes / (double)sampled * (double)dict_size(d));
+    return total;
+}

@@ -329,18 +329,7 @@ void obj_free_hash_value(mobj *o)
 size_t obj_mem_usage_hash(const mobj *o)
 {
     if (o->encoding == ENC_LISTPACK) return zmalloc_size(o->ptr);
-    dict *d = o->ptr;
-    size_t total = dict_mem_usage(d), sampled = 0, bytes = 0;
-    dict_iter it;
-    dict_iter_init(&it, d, 0);
-    dict_entry *de;
-    while (sampled < 16 && (de = dict_iter_next(&it)) != NULL) {
-        bytes += sds_alloc_size(de->key) + sds_alloc_size(de->v.val);
-        sampled++;
-    }
-    dict_iter_release(&it);
-    if (sampled) total += (size_t)((double)bytes / (double)sampled * (double)dict_size(d));
-    return total;
+    return dict_mem_usage_sampled(o->ptr, 1);
 }
 
 __attribute__((constructor)) static void hash_register_hooks(void)

@@ -260,18 +260,7 @@ void obj_free_set_value(mobj *o)
 size_t obj_mem_usage_set(const mobj *o)
 {
     if (o->encoding == ENC_INTSET) return zmalloc_size(o->ptr);
-    dict *d = o->ptr;
-    size_t total = dict_mem_usage(d), sampled = 0, bytes = 0;
-    dict_iter it;
-    dict_iter_init(&it, d, 0);
-    dict_entry *de;
-    while (sampled < 16 && (de = dict_iter_next(&it)) != NULL) {
-        bytes += sds_alloc_size(de->key);
-        sampled++;
-    }
-    dict_iter_release(&it);
-    if (sampled) total += (size_t)((double)bytes / (double)sampled * (double)dict_size(d));
-    return total;
+    return dict_mem_usage_sampled(o->ptr, 0);
 }
 
 __attribute__((constructor)) static void set_register_hooks(void)
@@ -287,15 +276,25 @@ static int lookup_set(client *c, const marg *key, int write, mobj **out)
     return db_lookup_typed(c, key, write, OBJ_SET, out);
 }
 
-static void reply_members(client *c, const mobj *o)
+/* Replies every member: as a set (SMEMBERS, ...) or as an array
+ * (SRANDMEMBER with a count). */
+static void reply_members_as(client *c, const mobj *o, int as_set)
 {
-    reply_set_len(c, (long)set_size(o));
+    if (as_set)
+        reply_set_len(c, (long)set_size(o));
+    else
+        reply_array_len(c, (long)set_size(o));
     set_iter it;
     const char *p;
     size_t len;
     set_iter_init(&it, o);
     while (set_iter_next(&it, &p, &len)) reply_bulk(c, p, len);
     set_iter_release(&it);
+}
+
+static void reply_members(client *c, const mobj *o)
+{
+    reply_members_as(c, o, 1);
 }
 
 static void emit_as_is(client *c)
@@ -596,23 +595,11 @@ void srandmemberCommand(client *c)
     }
     unsigned long size = set_size(o);
     if ((unsigned long long)count >= size) {
-        reply_array_len(c, (long)size);
-        set_iter it;
-        const char *p;
-        size_t len;
-        set_iter_init(&it, o);
-        while (set_iter_next(&it, &p, &len)) reply_bulk(c, p, len);
-        set_iter_release(&it);
+        reply_members_as(c, o, 0);
         return;
     }
     mobj *pick = sample_distinct(o, (unsigned long)count);
-    reply_array_len(c, (long)set_size(pick));
-    set_iter it;
-    const char *p;
-    size_t len;
-    set_iter_init(&it, pick);
-    while (set_iter_next(&it, &p, &len)) reply_bulk(c, p, len);
-    set_iter_release(&it);
+    reply_members_as(c, pick, 0);
     obj_decr_ref(pick);
 }
 
