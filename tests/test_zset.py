@@ -522,5 +522,5 @@ def test_blocking_pops_wake_on_zadd_like_redis(node, redis_server, pop, push):
 
 def test_blocking_pop_timeouts_like_redis(pair):
     for cmd in (("BZPOPMIN", "none", "0.05"), ("BZMPOP", "0.05", "1", "none", "MAX"),
-                ("BZPOPMAX", "none", "-1"), ("BZPOPMIN", "none", "x")):
+                ("BZPOPMAX", "none", "-1"), ("BZPOPMIN", "none", "x"), ("BZPOPMIN", "none", "inf")):
         pair.check(*cmd)
