@@ -242,6 +242,11 @@ SUBCOMMANDS = {
 # with only main(argv) gets the rest of the command line as is.
 PLUGINS = {
     "logd": ("logd.cli", "logd.server"),
+    "coordinator": ("pynode.coordinator",),
+    "status": ("pynode.status",),
+    "failover": ("pynode.failover_cmd",),
+    "snapshot": ("pynode.snapshot",),
+    "chaos": ("pynode.chaos.cli",),
 }
 
 
