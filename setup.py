@@ -51,9 +51,12 @@ def exists(path):
 
 
 def engine_sources():
-    """Every C file of the engine; crc32c.c belongs to logd._crc32c only."""
+    """Every C file of the engine. crc32c.c is logd._crc32c's, and is linked
+    here too only when snapshot.c (which checksums snapshots with it) exists."""
     found = sorted(glob.glob(os.path.join(HERE, "csrc", "*.c")))
     names = [rel("csrc", os.path.basename(p)) for p in found]
+    if exists(rel("csrc", "snapshot.c")):
+        return names
     return [n for n in names if os.path.basename(n) != "crc32c.c"]
 
 
