@@ -14,4 +14,4 @@ Module map (one place for each thing):
 See docs/log-protocol.md.
 """
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2     # 2: LogState carries lease_epoch, lease_seq

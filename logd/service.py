@@ -18,8 +18,11 @@ from logd.crc import RUN_OK, crc32c, verify_run
 from logd.wire import Status
 
 _RUN = struct.Struct("<I")
-_META = struct.Struct("<QQQQQQIIQB")
+_META = struct.Struct("<QQQQQQIIQBQQ")
+_META_V1_SIZE = struct.calcsize("<QQQQQQIIQB")   # before the lease fields: read as lease (0, 0)
 ENTRY_OFF = _RUN.size  # entry wire bytes start after the running checksum
+KIND_OFF = ENTRY_OFF + 16   # the kind byte of a stored value (after seq and epoch)
+LEASE_KINDS = (wire.Kind.LEADER, wire.Kind.LEASE)
 
 
 @dataclass
@@ -35,16 +38,21 @@ class LogMeta:
     last_running: int = 0     # running checksum of entry last_seq
     fresh_sealed_epoch: int = 0
     member: bool = False
+    lease_epoch: int = 0      # newest LEADER/LEASE entry ever stored, by (epoch, seq);
+    lease_seq: int = 0        # never lowered, even when a suffix is replaced
 
     def pack(self):
         return _META.pack(self.promised_epoch, self.last_seq, self.last_epoch, self.commit_seq,
                           self.low_seq, self.base_epoch, self.base_running, self.last_running,
-                          self.fresh_sealed_epoch, 1 if self.member else 0)
+                          self.fresh_sealed_epoch, 1 if self.member else 0,
+                          self.lease_epoch, self.lease_seq)
 
     @classmethod
     def unpack(cls, raw):
+        if len(raw) == _META_V1_SIZE:
+            raw = bytes(raw) + bytes(16)
         v = _META.unpack(raw)
-        return cls(*v[:9], bool(v[9]))
+        return cls(*v[:9], bool(v[9]), v[10], v[11])
 
 
 def entry_epoch(value):
@@ -98,7 +106,7 @@ class LogService:
     def state(self, meta):
         return wire.LogState(meta.promised_epoch, meta.last_seq, meta.last_epoch, meta.commit_seq,
                              meta.low_seq, self.incarnation, meta.fresh_sealed_epoch,
-                             meta.base_epoch, meta.member)
+                             meta.base_epoch, meta.member, meta.lease_epoch, meta.lease_seq)
 
     def _epoch_at(self, txn, log_id, meta, seq):
         """Epoch of local entry seq (seq in [low_seq-1, last_seq]); None if missing."""
@@ -221,6 +229,21 @@ class LogService:
         meta.last_seq = entries.first_seq + len(values) - 1
         meta.last_epoch = entry_epoch(values[-1])
         meta.last_running = running
+        self._note_lease(meta, entries.first_seq, values)
+
+    @staticmethod
+    def _note_lease(meta, first_seq, values):
+        """Remember the newest LEADER/LEASE entry among values (the last one:
+        epochs never decrease along a log). Kept monotonic in (epoch, seq), so
+        a replaced suffix can only make it newer than the log, never older —
+        the coordinator then waits longer, never less (docs/log-protocol.md)."""
+        for i in range(len(values) - 1, -1, -1):
+            if values[i][KIND_OFF] in LEASE_KINDS:
+                seq = first_seq + i
+                epoch = entry_epoch(values[i])
+                if (epoch, seq) > (meta.lease_epoch, meta.lease_seq):
+                    meta.lease_epoch, meta.lease_seq = epoch, seq
+                return
 
     def _may_join(self, meta, req, matched_end):
         """A fresh log becomes a member only when refilled, in the very epoch

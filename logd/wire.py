@@ -209,7 +209,7 @@ def running_crc(prev_running, entry_bytes):
 
 # ------------------------------------------------------------------ messages
 
-LOG_STATE = struct.Struct("<QQQQQQQQB")
+LOG_STATE = struct.Struct("<QQQQQQQQBQQ")
 
 
 @dataclass
@@ -225,11 +225,17 @@ class LogState:
     fresh_sealed_epoch: int = 0
     base_epoch: int = 0      # epoch of entry low_seq-1 (0 if none)
     member: bool = True      # False: created empty (maybe wiped), not yet refilled
+    # The newest LEADER/LEASE entry this logd ever stored, ordered by
+    # (epoch, seq): the coordinator watches lease renewals through STATUS
+    # without reading payloads (docs/log-protocol.md, "Lease watch").
+    lease_epoch: int = 0
+    lease_seq: int = 0
 
     def pack(self):
         return LOG_STATE.pack(self.promised_epoch, self.last_seq, self.last_epoch,
                               self.commit_seq, self.low_seq, self.incarnation,
-                              self.fresh_sealed_epoch, self.base_epoch, 1 if self.member else 0)
+                              self.fresh_sealed_epoch, self.base_epoch, 1 if self.member else 0,
+                              self.lease_epoch, self.lease_seq)
 
     @classmethod
     def unpack_from(cls, buf, off):
@@ -237,7 +243,7 @@ class LogState:
         v = LOG_STATE.unpack_from(buf, off)
         if v[8] > 1:
             raise WireError(ErrCode.BAD_BODY, "member flag")
-        return cls(*v[:8], bool(v[8])), off + LOG_STATE.size
+        return cls(*v[:8], bool(v[8]), v[9], v[10]), off + LOG_STATE.size
 
 
 @dataclass

@@ -153,3 +153,35 @@ def test_state_survives_reopen(tmp_path):
         r = s.read_reply(txn, LOG, 1, 1 << 20)
         assert r.entries == ents(1, 3, 4) and r.state.promised_epoch == 4
     st.close()
+
+
+def test_status_reports_newest_lease_entry(svc):
+    """The coordinator watches renewals through STATUS: (lease_epoch, lease_seq)
+    names the newest LEADER/LEASE entry, never goes back when a suffix is
+    replaced, and survives a reopen of the store."""
+    st, _ = svc
+    assert run(svc, wire.StatusReq()).state.lease_seq == 0
+    batch = [Entry(1, 1, Kind.LEADER, b"n1"), Entry(2, 1, Kind.DATA, b"x"),
+             Entry(3, 1, Kind.LEASE, b""), Entry(4, 1, Kind.DATA, b"y")]
+    run(svc, Append(1, 0, 0, 0, batch))
+    s = run(svc, wire.StatusReq()).state
+    assert (s.lease_epoch, s.lease_seq) == (1, 3)
+    run(svc, Append(1, 4, 1, 2, [Entry(5, 1, Kind.LEASE, b"")]))
+    assert run(svc, wire.StatusReq()).state.lease_seq == 5
+    # Epoch 2 replaces the uncommitted suffix from 3 with data only: the
+    # newest lease seen stays (1, 5) rather than falling back to (1, 1).
+    run(svc, Seal(2))
+    r = run(svc, Append(2, 2, 1, 2, [Entry(3, 2, Kind.DATA, b"z")]))
+    assert r.status == Status.OK and r.state.last_seq == 3
+    assert (r.state.lease_epoch, r.state.lease_seq) == (1, 5)
+    r = run(svc, Append(2, 3, 2, 2, [Entry(4, 2, Kind.LEADER, b"n2")]))
+    assert (r.state.lease_epoch, r.state.lease_seq) == (2, 4)
+
+
+def test_meta_from_protocol_v1_reads_with_no_lease():
+    """A meta record written before the lease fields existed still loads."""
+    import struct
+    old = struct.pack("<QQQQQQIIQB", 3, 10, 2, 9, 1, 0, 0, 77, 0, 1)
+    m = service.LogMeta.unpack(old)
+    assert (m.promised_epoch, m.last_seq, m.last_running, m.member) == (3, 10, 77, True)
+    assert (m.lease_epoch, m.lease_seq) == (0, 0)
