@@ -44,6 +44,8 @@ def add_durable_options(p):
     p.add_argument("--name", default="n1", help="node name, recorded in the log's leader entries")
     p.add_argument("--durability-timeout-ms", type=int, default=5000,
                    help="a write the log has not acknowledged by then fails (default 5000)")
+    p.add_argument("--zmq-bind", default="",
+                   help="serve the ZeroMQ client API on this endpoint (tcp://host:port; default off)")
     return p
 
 
@@ -72,6 +74,9 @@ def run(args, engine_module):
     os.makedirs(args.dir, exist_ok=True)
     common = dict(port=args.port, bind=args.bind, dir=args.dir,
                   maxclients=args.maxclients)
+    if getattr(args, "zmq_bind", ""):
+        from pynode import zmq_gateway      # a thread beside the C loop (issue 9)
+        zmq_gateway.start(args.zmq_bind, args.bind, args.port)
     if args.durability == "none":
         return engine_module.serve(durability="none", **common)
     if not args.logs:
