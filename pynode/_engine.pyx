@@ -9,7 +9,9 @@ would. `serve()` runs the C event loop (csrc/server.h) with the GIL released.
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
 from libc.stdint cimport uint64_t
-from libc.string cimport strncpy
+from libc.string cimport memset, strncpy
+
+import os
 
 cimport cengine as C
 
@@ -204,6 +206,53 @@ cdef class Engine:
         self._check_lost()
         return n
 
+    def snapshot_save(self, path, seq, epoch, running_crc, progress=None, *,
+                      log_id=0, prev_running_crc=0):
+        """Writes the whole keyspace to path as a snapshot covering log seq
+        (csrc/snapshot.h: temp file, fsync, rename, fsync of the directory).
+        progress(keys_done, bytes_done) is called every few thousand keys; a
+        true return aborts. Returns the header dict (with file_bytes)."""
+        cdef C.snapshot_header h
+        cdef char err[512]
+        cdef bytes bpath = os.fsencode(path)
+        memset(&h, 0, sizeof(h))
+        h.log_id = log_id
+        h.seq = seq
+        h.epoch = epoch
+        h.running_crc = running_crc
+        h.prev_running_crc = prev_running_crc
+        err[0] = 0
+        cdef C.snapshot_progress_fn *cb = NULL
+        if progress is not None:
+            cb = _snapshot_progress
+        box = [progress, None]
+        rc = C.snapshot_write_file(self._e, bpath, &h, cb, <void *>box, err, sizeof(err))
+        if box[1] is not None:
+            raise box[1]
+        if rc != 0:
+            raise SnapshotError((<bytes>err).decode(errors="replace"))
+        return _header_dict(&h)
+
+    def snapshot_load(self, path, progress=None):
+        """Replaces the keyspace with the snapshot at path after verifying it
+        completely (a corrupt or truncated file raises SnapshotError and
+        changes nothing). Returns the header dict."""
+        cdef C.snapshot_header h
+        cdef char err[512]
+        cdef bytes bpath = os.fsencode(path)
+        memset(&h, 0, sizeof(h))
+        err[0] = 0
+        cdef C.snapshot_progress_fn *cb = NULL
+        if progress is not None:
+            cb = _snapshot_progress
+        box = [progress, None]
+        rc = C.snapshot_load_file_progress(self._e, bpath, &h, cb, <void *>box, err, sizeof(err))
+        if box[1] is not None:
+            raise box[1]
+        if rc != 0:
+            raise SnapshotError((<bytes>err).decode(errors="replace"))
+        return _header_dict(&h)
+
     property expire_enabled:
         """False on replicas: keys then expire only through logged DELs."""
         def __get__(self):
@@ -215,6 +264,56 @@ cdef class Engine:
         """Effect records emitted so far by this engine."""
         def __get__(self):
             return self._e.effect_seq
+
+
+class SnapshotError(Exception):
+    """A snapshot could not be written, or a file is not a whole, intact snapshot."""
+
+
+cdef int _snapshot_progress(void *ctx, uint64_t keys_done, uint64_t bytes_done) noexcept with gil:
+    # ctx is [callback, raised exception]; an exception stops the C loop.
+    box = <list>ctx
+    try:
+        return 1 if box[0](keys_done, bytes_done) else 0
+    except BaseException as exc:
+        box[1] = exc
+        return 1
+
+
+cdef dict _header_dict(C.snapshot_header *h):
+    return {"format_version": h.format_version, "log_id": h.log_id, "seq": h.seq,
+            "epoch": h.epoch, "running_crc": h.running_crc,
+            "prev_running_crc": h.prev_running_crc, "created_ms": h.created_ms,
+            "key_count": h.key_count,
+            "engine_version": (<bytes>h.engine_version).decode(errors="replace"),
+            "file_bytes": h.file_bytes}
+
+
+def snapshot_read_header(path):
+    """The header dict of the snapshot at path (header checksum checked only)."""
+    cdef C.snapshot_header h
+    cdef char err[512]
+    cdef bytes bpath = os.fsencode(path)
+    err[0] = 0
+    if C.snapshot_read_header(bpath, &h, err, sizeof(err)) != 0:
+        raise SnapshotError((<bytes>err).decode(errors="replace"))
+    return _header_dict(&h)
+
+
+def snapshot_verify(path):
+    """The header dict of the snapshot at path after checking the whole file
+    (header, data CRC-32C, trailer, length); raises SnapshotError otherwise."""
+    cdef C.snapshot_header h
+    cdef char err[512]
+    cdef bytes bpath = os.fsencode(path)
+    cdef const char *cpath = bpath
+    cdef int rc
+    err[0] = 0
+    with nogil:
+        rc = C.snapshot_verify_file(cpath, &h, err, sizeof(err))
+    if rc != 0:
+        raise SnapshotError((<bytes>err).decode(errors="replace"))
+    return _header_dict(&h)
 
 
 _DURABILITY = {"none": C.DURABILITY_NONE, "log": C.DURABILITY_LOG}

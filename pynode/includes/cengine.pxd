@@ -81,3 +81,28 @@ cdef extern from "server.h" nogil:
 
     void server_config_default(server_config *cfg)
     int server_run(const server_config *cfg)
+
+
+cdef extern from "snapshot.h" nogil:
+    # csrc/snapshot.h: streaming keyspace snapshots (docs/snapshot-format.md).
+    ctypedef struct snapshot_header:
+        unsigned int format_version
+        uint64_t log_id
+        uint64_t seq
+        uint64_t epoch
+        unsigned int running_crc
+        unsigned int prev_running_crc
+        long long created_ms
+        uint64_t key_count
+        char engine_version[16]
+        uint64_t file_bytes
+
+    ctypedef int snapshot_progress_fn(void *ctx, uint64_t keys_done, uint64_t bytes_done)
+
+    int snapshot_write_file(engine *eng, const char *path, snapshot_header *h,
+                            snapshot_progress_fn *progress, void *ctx, char *err, size_t errlen)
+    int snapshot_load_file_progress(engine *eng, const char *path, snapshot_header *out,
+                                    snapshot_progress_fn *progress, void *ctx,
+                                    char *err, size_t errlen)
+    int snapshot_read_header(const char *path, snapshot_header *out, char *err, size_t errlen)
+    int snapshot_verify_file(const char *path, snapshot_header *out, char *err, size_t errlen)
