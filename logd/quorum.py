@@ -32,6 +32,14 @@ from logd import wire
 from logd.wire import Entry, Kind, Status
 
 
+# An empty APPEND (heartbeat) publishes the commit seq only once the writer
+# has been idle for this many ticks. Sent at once, it made every logd run a
+# second synced transaction per commit, and the writer's next append queued
+# behind that sync (one outstanding append: ~2x the latency). While appends
+# flow, each one carries the commit seq anyway.
+HEARTBEAT_IDLE_TICKS = 2
+
+
 @dataclass
 class Send:
     peer: int
@@ -125,6 +133,7 @@ class Writer:
         self.phase = Phase.IDLE
         self.epoch = 0
         self.commit_seq = 0
+        self.commit_tick = 0        # tick at which commit_seq last advanced
         self.now = 0                # ticks
         self.next_req = 1
         self.requests = {}          # req_id -> (peer, kind, info, sent_tick)
@@ -352,7 +361,8 @@ class Writer:
             if len(peer.inflight) >= limit:
                 return
             if peer.next_seq > self.last_seq:
-                if peer.published_commit < self.commit_seq and not peer.inflight:
+                if (peer.published_commit < self.commit_seq and not peer.inflight
+                        and self.now - self.commit_tick >= HEARTBEAT_IDLE_TICKS):
                     self._send_append(peer, [], out)   # heartbeat carrying the commit seq
                 return
             self._send_append(peer, self._next_batch(peer.next_seq), out)
@@ -529,6 +539,7 @@ class Writer:
         freed = _wire_bytes(self.window[self.commit_seq + 1 - self.window_lo:candidate + 1 - self.window_lo])
         self.uncommitted_bytes -= freed
         self.commit_seq = candidate
+        self.commit_tick = self.now
         out.append(Committed(candidate))
         if self.phase == Phase.RECOVERING and candidate >= self.fence_seq:
             self.phase = Phase.ACTIVE
