@@ -308,8 +308,10 @@ class Cluster:
         os.makedirs(node_dir, exist_ok=True)
         argv = node_command(name, role, port, self.bind, node_dir, self.endpoints,
                             self.durability_timeout_ms)
+        zmq_ep = f"tcp://{self.bind}:{free_port(self.bind)}"     # the ZeroMQ API (issue 9)
+        argv += ["--zmq-bind", zmq_ep]
         proc, log_path = self._popen(argv, f"node-{name}.log")
-        info = {"name": name, "role": role, "port": port, "zmq": None, "dir": node_dir}
+        info = {"name": name, "role": role, "port": port, "zmq": zmq_ep, "dir": node_dir}
         c = Child("node", name, proc, info, log_path)
         self.nodes.append(c)
         ok = wait_until(lambda: ping(self.bind, port), NODE_READY_TIMEOUT_S, proc, self.abort)
