@@ -14,7 +14,9 @@ blocking/no_multi/pubsub) are wrapped as
     MEMORYDB.ONCE <client-id hex> <req_no> <acked> <command> <args...>
 so a retry of a write that already ran gets its original reply back
 (csrc/once.c). Commands that would break the one-reply-per-request rule
-(HELLO, SUBSCRIBE, MONITOR, CLIENT REPLY, ...) are refused.
+(HELLO, SUBSCRIBE, MONITOR, CLIENT REPLY, ...) are refused. Inside
+MULTI nothing is wrapped (the engine refuses MEMORYDB.ONCE there), so a
+transaction is not exactly-once.
 
 Bounds: MAX_CLIENTS engine connections (the least recently used idle one is
 closed to make room), MAX_INFLIGHT requests per client, ZeroMQ messages of at
@@ -48,7 +50,7 @@ NOT_WRAPPED_FLAGS = {b"blocking", b"no_multi", b"pubsub"}
 
 class EngineConn:
     """One client's loopback RESP connection and its FIFO of pending req_nos."""
-    __slots__ = ("identity", "sock", "out", "inbuf", "pending", "last_used")
+    __slots__ = ("identity", "sock", "out", "inbuf", "pending", "last_used", "in_multi")
 
     def __init__(self, identity, sock):
         self.identity = identity
@@ -57,6 +59,7 @@ class EngineConn:
         self.inbuf = bytearray()
         self.pending = collections.deque()
         self.last_used = time.monotonic()
+        self.in_multi = False       # between MULTI and EXEC/DISCARD: nothing is wrapped
 
 
 def _connect(host, port, timeout_s=CONNECT_TIMEOUT_S):
@@ -208,7 +211,11 @@ class Gateway:
                 f"ERR more than {self.max_inflight} requests in flight for this client"))
             return
         args = req.args
-        if name in self.wrappable and not req.flags & zp.FLAG_NO_ONCE:
+        if name == b"multi":
+            conn.in_multi = True
+        elif name in (b"exec", b"discard"):
+            conn.in_multi = False
+        elif name in self.wrappable and not req.flags & zp.FLAG_NO_ONCE and not conn.in_multi:
             args = [b"MEMORYDB.ONCE", req.client_id.hex().encode(), b"%d" % req.req_no,
                     b"%d" % req.acked] + args
         conn.out += zp.encode_command(args)
