@@ -20,6 +20,7 @@ AsyncClient are thin shells around it that own the sockets.
 """
 import asyncio
 import collections
+import json
 import os
 import socket
 import time
@@ -202,16 +203,35 @@ class _Discovery:
     """Where the primary (and replicas) are: the coordinator's Sentinel
     port, or a fixed list of ZeroMQ endpoints tried in turn."""
 
-    def __init__(self, coordinator, nodes, master_name):
-        if not coordinator and not nodes:
-            raise ValueError("Client needs coordinator='host:port' or nodes=[zmq endpoints]")
+    def __init__(self, coordinator, nodes, master_name, cluster_file=None):
+        if not coordinator and not nodes and not cluster_file:
+            raise ValueError("Client needs coordinator='host:port', nodes=[zmq endpoints] "
+                             "or cluster_file=path of cluster.json")
         self.coordinator = _parse_hostport(coordinator) if coordinator else None
         self.nodes = list(nodes or [])
+        self.cluster_file = cluster_file
         self.master_name = master_name
         self.turn = 0
 
+    def fixed(self):
+        """True when there is nobody to ask: the node list is tried in turn."""
+        return self.coordinator is None and self.cluster_file is None
+
+    def _from_cluster_file(self, role):
+        try:
+            with open(self.cluster_file) as f:
+                desc = json.load(f)
+        except (OSError, ValueError) as e:
+            raise ConnectionError(f"cannot read {self.cluster_file}: {e}") from None
+        eps = [n.get("zmq") for n in desc.get("nodes", []) if n.get("role") == role and n.get("zmq")]
+        if not eps:
+            raise ConnectionError(f"{self.cluster_file} lists no {role} with a ZeroMQ endpoint")
+        return eps[0]
+
     def primary(self, rotate=False):
         """-> a ZeroMQ endpoint, or raises ConnectionError."""
+        if self.coordinator is None and self.cluster_file:
+            return self._from_cluster_file("primary")
         if self.coordinator is None:
             if rotate:
                 self.turn = (self.turn + 1) % len(self.nodes)
@@ -231,6 +251,11 @@ class _Discovery:
 
     def replica(self):
         """-> a replica's ZeroMQ endpoint (or the primary's if none)."""
+        if self.coordinator is None and self.cluster_file:
+            try:
+                return self._from_cluster_file("replica")
+            except ConnectionError:
+                return self._from_cluster_file("primary")
         if self.coordinator is None:
             return self.nodes[-1]
         try:
@@ -359,10 +384,12 @@ class Client(Commands):
 
     def __init__(self, coordinator=None, nodes=None, timeout=DEFAULT_TIMEOUT_S,
                  read_from="primary", master_name="memorydb", decode_responses=False,
-                 retry_interval=RETRY_INTERVAL_S, client_id=None, context=None):
+                 retry_interval=RETRY_INTERVAL_S, client_id=None, context=None,
+                 cluster_file=None):
         if read_from not in ("primary", "replica"):
             raise ValueError("read_from must be 'primary' or 'replica'")
-        self.discovery = _Discovery(coordinator, nodes, master_name)
+        self.discovery = _Discovery(coordinator, nodes, master_name, cluster_file)
+        self._last_refusal = None
         self.timeout, self.retry_interval = timeout, retry_interval
         self.read_from = read_from
         self.session = _Session(client_id)
@@ -429,6 +456,7 @@ class Client(Commands):
         if (self.read_from == "replica" and all(c[0].lower() in READ_COMMANDS for c in commands)):
             return self._run_on_replica(commands, timeout)
         deadline = time.monotonic() + timeout
+        self._last_refusal = None
         if self.sock is None:
             self._discover_until(deadline)
         req_nos = []
@@ -446,6 +474,8 @@ class Client(Commands):
                     next_i += 1
                 now = time.monotonic()
                 if now >= deadline:
+                    if self._last_refusal is not None:
+                        raise self._last_refusal     # e.g. ReadOnlyError: only replicas answered
                     raise TimeoutError(f"no reply within {timeout} s")
                 wait_s = min(deadline - now, self.retry_interval)
                 if not self.sock.poll(int(wait_s * 1000) + 1, zmq.POLLIN):
@@ -481,6 +511,7 @@ class Client(Commands):
             return _IGNORED
         value = _finish(self._decode(payload))
         if kind == zp.KIND_UNAVAILABLE or _is_failover_error(value):
+            self._last_refusal = value if isinstance(value, ResponseError) else None
             return _REFUSED
         del waiting[req_no]
         self.session.answered(req_no)
@@ -502,7 +533,7 @@ class Client(Commands):
         next node); after a refusal, always."""
         if not silent:
             time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
-        rotate = self.discovery.coordinator is None
+        rotate = self.discovery.fixed()
         try:
             changed = self._discover_until(deadline, rotate=rotate)
         except ConnectionError:
@@ -610,10 +641,10 @@ class AsyncClient(Commands):
 
     def __init__(self, coordinator=None, nodes=None, timeout=DEFAULT_TIMEOUT_S,
                  read_from="primary", master_name="memorydb", decode_responses=False,
-                 retry_interval=RETRY_INTERVAL_S, client_id=None):
+                 retry_interval=RETRY_INTERVAL_S, client_id=None, cluster_file=None):
         if read_from not in ("primary", "replica"):
             raise ValueError("read_from must be 'primary' or 'replica'")
-        self.discovery = _Discovery(coordinator, nodes, master_name)
+        self.discovery = _Discovery(coordinator, nodes, master_name, cluster_file)
         self.timeout, self.retry_interval = timeout, retry_interval
         self.read_from = read_from
         self.session = _Session(client_id)
@@ -688,7 +719,7 @@ class AsyncClient(Commands):
         async with self.lock:
             if not silent:
                 await asyncio.sleep(0.05)
-            rotate = self.discovery.coordinator is None
+            rotate = self.discovery.fixed()
             try:
                 ep = await self._discover(time.monotonic() + self.retry_interval, rotate)
             except ConnectionError:
