@@ -846,7 +846,7 @@ void snapshot_store_summary(const char *store_dir, snapshot_store_info *out)
     if (d == NULL) return;
     struct dirent *ent;
     uint64_t best = 0;
-    char best_name[64] = "";
+    char best_name[sizeof(ent->d_name)] = "";
     for (int i = 0; i < STORE_SCAN_MAX && (ent = readdir(d)) != NULL; i++) {
         uint64_t seq;
         if (!parse_snapshot_name(ent->d_name, &seq)) continue;
