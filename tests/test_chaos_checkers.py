@@ -83,7 +83,9 @@ def test_indeterminate_write_takes_effect_once():
 def test_failed_ops_did_not_happen():
     ops = [op(0, "write", "x", 1, "ok", 0, 1), op(1, "cas", "x", [1, 9], "fail", 2, 3),
            op(2, "read", "x", 9, "ok", 4, 5)]
-    assert not check_registers(ops).valid
+    res = check_registers(ops)
+    assert kinds(res) == ["aborted-read"]
+    assert [o.value for o in res.anomalies[0].ops] == [[1, 9], 9]
     ops[2] = op(2, "read", "x", 1, "ok", 4, 5)
     assert check_registers(ops).valid
 

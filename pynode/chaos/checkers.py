@@ -12,7 +12,8 @@ API (ops are pynode.chaos.history.Op; see that module for their fields):
         out; "fail" ops and "info" reads are ignored. The search visits at
         most states_max (ops linearised, value) states per key; a key whose
         search hits the bound is reported in Result.unknown, not as an
-        anomaly. A non-linearisable key is shrunk to a small sub-history
+        anomaly. A read of a value whose only write failed is reported as
+        aborted-read (with the failed write). A non-linearisable key is shrunk to a small sub-history
         that is still not linearisable (delta debugging), which the anomaly
         carries.
 
@@ -216,6 +217,31 @@ def _shrink_registers(kops, init):
     return shrink(_relevant(kops), still_bad)
 
 
+def _aborted_reads(key, kops):
+    """Reads of a value whose only write failed (the client was told it
+    did not happen): reported as such, with the failed write, which is
+    clearer than the search's "no order exists"."""
+    failed = {}
+    written = set()
+    for o in kops:
+        if o.f in ("write", "cas"):
+            v = _hashable(o.value if o.f == "write" else o.value[1])
+            if o.outcome == "fail":
+                failed[v] = o
+            else:
+                written.add(v)
+    out = []
+    for o in kops:
+        if o.outcome != "ok" or o.f not in ("read", "cas"):
+            continue
+        v = _hashable(o.value if o.f == "read" else o.value[0])
+        if v in failed and v not in written:
+            w = failed[v]
+            out.append(Anomaly("aborted-read", key, f"{o.f} saw {v!r}, written only by a write "
+                               f"that failed ({w.error})", [w, o]))
+    return out
+
+
 def check_registers(ops, init=NIL, states_max=STATES_MAX):
     reg = [o for o in ops if o.f in ("read", "write", "cas")]
     by_key = defaultdict(list)
@@ -224,6 +250,10 @@ def check_registers(ops, init=NIL, states_max=STATES_MAX):
     anomalies, unknown = [], []
     for key in sorted(by_key, key=str):
         kops = by_key[key]
+        aborted = _aborted_reads(key, kops)
+        if aborted:
+            anomalies += aborted
+            continue
         verdict = linearizable(kops, init, states_max)
         if verdict is None:
             unknown.append(key)

@@ -1,0 +1,266 @@
+"""Concurrent client workloads over RESP (redis-py), producing history Ops.
+
+Each client thread runs one operation at a time against the node the
+topology names as primary (through that node's client proxy) and records
+an Op per operation. The classification that the checkers rely on:
+
+  * a read that errs did nothing: "fail";
+  * a write (SET, INCR, EXEC with writes) that errs or times out may still
+    have taken effect (the log may hold it even though no reply came):
+    "info", and the client takes a new process id and a new connection,
+    since its old request may still be in flight;
+  * EXEC answered nil (WATCH saw a change): nothing was written: "fail".
+
+Keys rotate (a key gets about KEY_OPS_MAX operations, then a fresh one
+replaces it) so each register's history stays small enough for the
+linearizability search. After the run, final_reads() reads every key once
+more, retrying until the cluster answers.
+
+Workloads: "register" (GET / SET / WATCH-GET-MULTI-SET-EXEC compare-and-set),
+"list-append" (MULTI of RPUSH and LRANGE over a few keys), "counter" (INCR
+and GET).
+"""
+import itertools
+import random
+import threading
+import time
+
+import redis
+
+from pynode.chaos.history import Op
+
+KEY_OPS_MAX = 120               # bound: ops per register key before it rotates
+ACTIVE_KEYS = 3                 # keys in use at once
+SOCKET_TIMEOUT_S = 3.0
+FINAL_READ_TIMEOUT_S = 60.0
+RETRY_PAUSE_S = 0.05            # after an error, before the next op
+
+
+class KeyPool:
+    """Thread-safe: a few active keys, each replaced after KEY_OPS_MAX ops."""
+
+    def __init__(self, prefix, active=ACTIVE_KEYS, ops_max=KEY_OPS_MAX):
+        self.prefix = prefix
+        self.ops_max = ops_max
+        self.lock = threading.Lock()
+        self.next_id = itertools.count()
+        self.active = [self._fresh() for _ in range(active)]
+        self.uses = {k: 0 for k in self.active}
+        self.all = list(self.active)
+
+    def _fresh(self):
+        return f"{self.prefix}{next(self.next_id)}"
+
+    def pick(self, rng):
+        with self.lock:
+            i = rng.randrange(len(self.active))
+            k = self.active[i]
+            self.uses[k] += 1
+            if self.uses[k] >= self.ops_max:
+                nk = self._fresh()
+                self.active[i] = nk
+                self.uses[nk] = 0
+                self.all.append(nk)
+            return k
+
+
+class Counter:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.n = 0
+
+    def next(self):
+        with self.lock:
+            self.n += 1
+            return self.n
+
+
+class Workload:
+    """Shared state of all clients of one run."""
+
+    name = None
+
+    def __init__(self, topo, clock, record, seed):
+        self.topo = topo
+        self.clock = clock
+        self.record = record
+        self.seed = seed
+        self.values = Counter()         # unique values written / appended
+        self.processes = Counter()
+        self.stopping = False
+        self.keys = KeyPool(self.key_prefix, ops_max=self.key_ops_max)
+
+    key_prefix = "k"
+    key_ops_max = KEY_OPS_MAX
+
+    def connect(self):
+        port = self.topo.client_port(self.topo.primary_name())
+        return redis.Redis(port=port, socket_timeout=SOCKET_TIMEOUT_S,
+                           socket_connect_timeout=SOCKET_TIMEOUT_S, decode_responses=True)
+
+    def client_loop(self, rng):
+        """One client: ops until stop; a new process id after each info."""
+        process = self.processes.next()
+        conn = None
+        while not self.stopping:
+            if conn is None:
+                conn = self.connect()
+            o = self.one_op(conn, process, rng)
+            self.record(o)
+            if o.outcome != "ok":
+                conn.close()
+                conn = None
+                if o.outcome == "info":
+                    process = self.processes.next()
+                time.sleep(RETRY_PAUSE_S)
+        if conn is not None:
+            conn.close()
+
+    def run_op(self, process, f, key, value, fn, writes):
+        """Times fn() and classifies its outcome. fn returns (outcome, value)."""
+        t0 = self.clock()
+        try:
+            outcome, value = fn()
+            return Op(process, f, key, value, outcome, t0, self.clock())
+        except redis.ReadOnlyError as exc:
+            # refused before execution: a replica (or a primary that lost its lease)
+            return Op(process, f, key, value, "fail", t0, self.clock(), f"ReadOnlyError: {exc}"[:200])
+        except (redis.RedisError, OSError) as exc:
+            outcome = "info" if writes else "fail"
+            return Op(process, f, key, value, outcome, t0,
+                      None if outcome == "info" else self.clock(), f"{type(exc).__name__}: {exc}"[:200])
+
+    def final_reads(self, keys=None):
+        """One read of every key, retried until it succeeds (or times out:
+        then it is not recorded and the checkers see fewer reads)."""
+        ops = []
+        rng = random.Random(self.seed)
+        deadline = time.monotonic() + FINAL_READ_TIMEOUT_S
+        process = self.processes.next()
+        for k in (keys or self.keys.all):
+            while time.monotonic() < deadline:
+                conn = self.connect()
+                try:
+                    o = self.read_op(conn, process, k, rng)
+                finally:
+                    conn.close()
+                if o.outcome == "ok":
+                    ops.append(o)
+                    self.record(o)
+                    break
+                time.sleep(0.2)
+        return ops
+
+
+class RegisterWorkload(Workload):
+    name = "register"
+    key_prefix = "r"
+
+    def one_op(self, conn, process, rng):
+        k = self.keys.pick(rng)
+        x = rng.random()
+        if x < 0.4:
+            return self.read_op(conn, process, k, rng)
+        if x < 0.7:
+            v = self.values.next()
+            return self.run_op(process, "write", k, v, lambda: ("ok", v) if conn.set(k, v) else
+                               ("fail", v), writes=True)
+        return self.cas_op(conn, process, k)
+
+    def read_op(self, conn, process, k, rng):
+        def fn():
+            v = conn.get(k)
+            return "ok", None if v is None else int(v)
+        return self.run_op(process, "read", k, None, fn, writes=False)
+
+    def cas_op(self, conn, process, k):
+        new = self.values.next()
+        t0 = self.clock()
+        observed = [None]
+        try:
+            with conn.pipeline(transaction=True) as pipe:
+                pipe.watch(k)
+                cur = pipe.get(k)
+                observed[0] = None if cur is None else int(cur)
+                pipe.multi()
+                pipe.set(k, new)
+                try:
+                    pipe.execute()
+                except redis.ReadOnlyError as exc:
+                    return Op(process, "cas", k, [observed[0], new], "fail", t0, self.clock(),
+                              f"ReadOnlyError: {exc}"[:200])
+                except redis.WatchError:
+                    # nothing written; what GET saw is still a valid read
+                    return Op(process, "read", k, observed[0], "ok", t0, self.clock())
+            return Op(process, "cas", k, [observed[0], new], "ok", t0, self.clock())
+        except (redis.RedisError, OSError) as exc:
+            err = f"{type(exc).__name__}: {exc}"[:200]
+            return Op(process, "cas", k, [observed[0], new], "info", t0, None, err)
+
+
+class ListAppendWorkload(Workload):
+    name = "list-append"
+    key_prefix = "l"
+    key_ops_max = 400           # the list checker is cheap; longer lists find more
+
+    def one_op(self, conn, process, rng):
+        micro = []
+        for _ in range(rng.randint(1, 3)):
+            k = self.keys.pick(rng)
+            if rng.random() < 0.5:
+                micro.append(["append", k, self.values.next()])
+            else:
+                micro.append(["r", k, None])
+        return self.txn(conn, process, micro)
+
+    def txn(self, conn, process, micro):
+        writes = any(m[0] == "append" for m in micro)
+
+        def fn():
+            pipe = conn.pipeline(transaction=True)
+            for mf, k, v in micro:
+                if mf == "append":
+                    pipe.rpush(k, v)
+                else:
+                    pipe.lrange(k, 0, -1)
+            replies = pipe.execute()
+            done = [[mf, k, [int(x) for x in rep] if mf == "r" else v]
+                    for (mf, k, v), rep in zip(micro, replies)]
+            return "ok", done
+        return self.run_op(process, "txn", None, micro, fn, writes)
+
+    def read_op(self, conn, process, k, rng):
+        return self.txn(conn, process, [["r", k, None]])
+
+
+class CounterWorkload(Workload):
+    name = "counter"
+    key_prefix = "c"
+    key_ops_max = 10 ** 9       # counters never rotate
+
+    def one_op(self, conn, process, rng):
+        k = self.keys.pick(rng)
+        if rng.random() < 0.2:
+            return self.read_op(conn, process, k, rng)
+        return self.run_op(process, "incr", k, None, lambda: ("ok", int(conn.incr(k))),
+                           writes=True)
+
+    def read_op(self, conn, process, k, rng):
+        def fn():
+            v = conn.get(k)
+            return "ok", 0 if v is None else int(v)
+        return self.run_op(process, "read", k, None, fn, writes=False)
+
+
+WORKLOADS = {w.name: w for w in (RegisterWorkload, ListAppendWorkload, CounterWorkload)}
+
+
+def start_clients(workload, n_clients, seed):
+    threads = []
+    for i in range(n_clients):
+        rng = random.Random(f"{seed}-{i}")
+        t = threading.Thread(target=workload.client_loop, args=(rng,), name=f"client-{i}",
+                             daemon=True)
+        t.start()
+        threads.append(t)
+    return threads
