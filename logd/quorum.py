@@ -591,6 +591,7 @@ class Writer:
                 self._forget_peer_requests(target)
                 target.probing = True
                 target.next_seq = target.match_seq + 1
+                target.published_commit = 0   # it may have carried a commit seq: publish again
         if self.phase in (Phase.RECOVERING, Phase.ACTIVE):
             for p in self.peers:
                 self._pump(p, out)
