@@ -173,13 +173,20 @@ class Gateway:
     # ------------------------------------------------------------ requests
 
     def _drain_router(self):
+        """Takes up to a bounded batch of requests, then writes each touched
+        engine connection once (one send for a whole pipelined burst)."""
+        touched = {}
         for _ in range(4096):           # bounded batch; the poller brings us back
             try:
                 frames = self.router.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
-                return
-            identity, body = frames[0], frames[1:]
-            self._on_request(identity, body)
+                break
+            conn = self._on_request(frames[0], frames[1:])
+            if conn is not None:
+                touched[conn.identity] = conn
+        for conn in touched.values():
+            if conn.sock is not None and self.conns.get(conn.identity) is conn:
+                self._flush(conn)
 
     def _reply(self, identity, kind, req_no, payload):
         self.router.send_multipart([identity] + zp.encode_reply(kind, req_no, payload))
@@ -221,7 +228,7 @@ class Gateway:
         conn.out += zp.encode_command(args)
         conn.pending.append(req.req_no)
         conn.last_used = time.monotonic()
-        self._flush(conn)
+        return conn
 
     def _conn_for(self, identity):
         conn = self.conns.get(identity)
