@@ -310,7 +310,8 @@ def test_command_count_matches_list(nconn):
 
 
 def test_command_list_names_exist_in_redis(pair):
-    ours = set(command_list(pair.node))
+    # MEMORYDB.* are our extensions (docs/commands.md), not Redis commands.
+    ours = {c for c in command_list(pair.node) if not c.startswith(b"memorydb.")}
     theirs = set(command_list(pair.ref))
     assert ours <= theirs, f"commands Redis 7 does not have: {sorted(ours - theirs)}"
 
