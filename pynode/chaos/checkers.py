@@ -46,7 +46,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 STATES_MAX = 200_000            # bound per key for the register search
-SHRINK_CHECKS_MAX = 400         # bound on searches while shrinking one anomaly
+SHRINK_CHECKS_MAX = 3000        # bound on searches while shrinking one anomaly
 SHRINK_STATES_MAX = 20_000      # bound per search while shrinking
 PAIR_CHECKS_MAX = 2_000_000     # bound on pairwise real-time comparisons per key
 NIL = None
@@ -178,10 +178,12 @@ def linearizable(ops, init=NIL, states_max=STATES_MAX):
 
 def shrink(ops, still_bad, checks_max=SHRINK_CHECKS_MAX):
     """A small sub-list of ops for which still_bad(sub) holds (delta
-    debugging: drop chunks, halving the chunk size down to single ops)."""
+    debugging: drop chunks, halving the chunk size down to single ops, and
+    sweep again while a sweep still removed something)."""
     cur = list(ops)
     checks = 0
     chunk = max(1, len(cur) // 2)
+    removed = False
     while checks < checks_max:
         i = 0
         while i < len(cur) and checks < checks_max:
@@ -189,10 +191,13 @@ def shrink(ops, still_bad, checks_max=SHRINK_CHECKS_MAX):
             checks += 1
             if cand and still_bad(cand):
                 cur = cand
+                removed = True
             else:
                 i += chunk
         if chunk == 1:
-            break
+            if not removed:
+                break
+            removed = False
         chunk = max(1, chunk // 2)
     return cur
 

@@ -133,6 +133,7 @@ class Run:
         wl.stopping = True
         for t in clients:
             t.join(CLIENT_JOIN_TIMEOUT_S)
+        wl.flush_inflight()
         topo.heal()
         self.await_recovery(topo)
         wl.final_reads()

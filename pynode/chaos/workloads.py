@@ -88,6 +88,9 @@ class Workload:
         self.values = Counter()         # unique values written / appended
         self.processes = Counter()
         self.stopping = False
+        self.inflight = {}              # thread id -> Op in flight (writes only)
+        self.inflight_lock = threading.Lock()
+        self.flushed = set()            # threads whose last op flush_inflight() recorded
         self.keys = KeyPool(self.key_prefix, ops_max=self.key_ops_max)
 
     key_prefix = "k"
@@ -106,6 +109,8 @@ class Workload:
             if conn is None:
                 conn = self.connect()
             o = self.one_op(conn, process, rng)
+            if o is None:
+                break                   # the run ended while it was in flight
             self.record(o)
             if o.outcome != "ok":
                 conn.close()
@@ -116,9 +121,40 @@ class Workload:
         if conn is not None:
             conn.close()
 
-    def run_op(self, process, f, key, value, fn, writes):
-        """Times fn() and classifies its outcome. fn returns (outcome, value)."""
+    def begin(self, process, f, key, value, writes):
+        """Notes an op in flight (so one still blocked when the run ends is
+        recorded as indeterminate, not forgotten) and returns its start time."""
         t0 = self.clock()
+        if writes:
+            with self.inflight_lock:
+                self.inflight[threading.get_ident()] = Op(process, f, key, value, "info", t0, None,
+                                                          "still running when the run ended")
+        return t0
+
+    def end(self, o):
+        """o, or None if flush_inflight() already recorded it as info."""
+        with self.inflight_lock:
+            self.inflight.pop(threading.get_ident(), None)
+            if threading.get_ident() in self.flushed:
+                return None
+        return o
+
+    def flush_inflight(self):
+        """Records every op still in flight as indeterminate."""
+        with self.inflight_lock:
+            left = list(self.inflight.values())
+            self.flushed.update(self.inflight)
+            self.inflight.clear()
+        for o in left:
+            self.record(o)
+        return len(left)
+
+    def run_op(self, process, f, key, value, fn, writes):
+        return self.end(self._run_op(process, f, key, value, fn, writes))
+
+    def _run_op(self, process, f, key, value, fn, writes):
+        """Times fn() and classifies its outcome. fn returns (outcome, value)."""
+        t0 = self.begin(process, f, key, value, writes)
         try:
             outcome, value = fn()
             return Op(process, f, key, value, outcome, t0, self.clock())
@@ -174,28 +210,38 @@ class RegisterWorkload(Workload):
         return self.run_op(process, "read", k, None, fn, writes=False)
 
     def cas_op(self, conn, process, k):
+        return self.end(self._cas_op(conn, process, k))
+
+    def _cas_op(self, conn, process, k):
+        """WATCH k; GET k; MULTI; SET k new; EXEC. Until EXEC is sent nothing
+        can have been written, so an error before it is "fail"."""
         new = self.values.next()
         t0 = self.clock()
-        observed = [None]
+        observed = None
+        exec_sent = False
         try:
             with conn.pipeline(transaction=True) as pipe:
                 pipe.watch(k)
                 cur = pipe.get(k)
-                observed[0] = None if cur is None else int(cur)
+                observed = None if cur is None else int(cur)
+                self.begin(process, "cas", k, [observed, new], writes=True)
                 pipe.multi()
                 pipe.set(k, new)
+                exec_sent = True
                 try:
                     pipe.execute()
                 except redis.ReadOnlyError as exc:
-                    return Op(process, "cas", k, [observed[0], new], "fail", t0, self.clock(),
+                    return Op(process, "cas", k, [observed, new], "fail", t0, self.clock(),
                               f"ReadOnlyError: {exc}"[:200])
                 except redis.WatchError:
                     # nothing written; what GET saw is still a valid read
-                    return Op(process, "read", k, observed[0], "ok", t0, self.clock())
-            return Op(process, "cas", k, [observed[0], new], "ok", t0, self.clock())
+                    return Op(process, "read", k, observed, "ok", t0, self.clock())
+            return Op(process, "cas", k, [observed, new], "ok", t0, self.clock())
         except (redis.RedisError, OSError) as exc:
             err = f"{type(exc).__name__}: {exc}"[:200]
-            return Op(process, "cas", k, [observed[0], new], "info", t0, None, err)
+            if not exec_sent:
+                return Op(process, "cas", k, [observed, new], "fail", t0, self.clock(), err)
+            return Op(process, "cas", k, [observed, new], "info", t0, None, err)
 
 
 class ListAppendWorkload(Workload):
