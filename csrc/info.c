@@ -19,6 +19,7 @@
 
 #include "server.h"
 #include "durable.h"
+#include "snapshot.h"
 
 enum {
     SEC_SERVER = 1 << 0,
@@ -182,11 +183,42 @@ static sds section_memory(sds s)
         used ? (double)rss / (double)used : 0.0);
 }
 
+/* Off-box snapshots (csrc/snapshot.h): what the node's snapshot store holds,
+ * read from the store directory on each INFO (a directory listing and one
+ * 92-byte header). */
+static sds section_snapshot_fields(sds s)
+{
+    char dir[2048];
+    snapshot_store_info si;
+    snapshot_store_dir_for(server.cfg.dir, dir, sizeof(dir));
+    snapshot_store_summary(dir, &si);
+    long long now_s = mstime() / 1000;
+    long long created_s = si.found ? si.latest.created_ms / 1000 : -1;
+    return sds_catprintf(s,
+        "memorydb_snapshot_dir:%s\r\n"
+        "memorydb_snapshot_status:%s\r\n"
+        "memorydb_snapshot_last_error:%s\r\n"
+        "memorydb_snapshot_count:%d\r\n"
+        "memorydb_snapshot_last_seq:%lld\r\n"
+        "memorydb_snapshot_last_epoch:%lld\r\n"
+        "memorydb_snapshot_last_keys:%lld\r\n"
+        "memorydb_snapshot_last_time:%lld\r\n"
+        "memorydb_snapshot_age_sec:%lld\r\n"
+        "memorydb_snapshot_size_bytes:%lld\r\n",
+        dir, si.status, si.last_error, si.count,
+        si.found ? (long long)si.latest.seq : -1,
+        si.found ? (long long)si.latest.epoch : -1,
+        si.found ? (long long)si.latest.key_count : -1,
+        created_s,
+        si.found ? now_s - created_s : -1,
+        si.found ? (long long)si.latest.file_bytes : -1);
+}
+
 static sds section_persistence(sds s)
 {
     engine *e = info_engine();
     long long lastsave = server.lastsave_unix ? server.lastsave_unix : server.start_time_ms / 1000;
-    return sds_catprintf(s,
+    s = sds_catprintf(s,
         "# Persistence\r\n"
         "loading:0\r\n"
         "async_loading:0\r\n"
@@ -205,6 +237,7 @@ static sds section_persistence(sds s)
         "aof_last_bgrewrite_status:ok\r\n"
         "aof_last_write_status:ok\r\n",
         e ? e->dirty : 0, lastsave);
+    return section_snapshot_fields(s);
 }
 
 static sds section_stats(sds s)

@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -827,15 +828,21 @@ static void read_status(const char *dir, snapshot_store_info *out)
     snprintf(path, sizeof(path), "%s/STATUS", dir);
     FILE *f = fopen(path, "r");
     if (f == NULL) return;
+    long pid = 0;
     for (int i = 0; i < 64 && fgets(line, sizeof(line), f); i++) {
         line[strcspn(line, "\r\n")] = '\0';
         if (strncmp(line, "status=", 7) == 0)
             snprintf(out->status, sizeof(out->status), "%.*s", (int)sizeof(out->status) - 1, line + 7);
+        else if (strncmp(line, "pid=", 4) == 0)
+            pid = atol(line + 4);
         else if (strncmp(line, "error=", 6) == 0)
             snprintf(out->last_error, sizeof(out->last_error), "%.*s",
                      (int)sizeof(out->last_error) - 1, line + 6);
     }
     fclose(f);
+    /* A writer killed mid-build never rewrote its "building". */
+    if (strcmp(out->status, "building") == 0 && pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+        snprintf(out->status, sizeof(out->status), "interrupted");
 }
 
 void snapshot_store_summary(const char *store_dir, snapshot_store_info *out)
