@@ -101,3 +101,49 @@ def test_incr_exactly_once_across_kill9_and_new_primary(cluster_factory):  # noq
     replies = sorted(r for w in workers for r in w.replies)
     assert replies == list(range(1, issued + 1))
     assert c2.primary.alive()
+
+
+def test_async_incr_exactly_once_across_kill9(cluster_factory):  # noqa: F811
+    """The asyncio client: 64 tasks INCR concurrently on one AsyncClient;
+    kill -9 of the primary, a new primary on the same log; every INCR is
+    acknowledged once and applied once."""
+    import asyncio
+    from pynode.client import AsyncClient
+
+    c = cluster_factory(replicas=0)
+    _wait_gateways(c)
+    data_dir = c.data_dir
+    path = os.path.join(data_dir, "cluster.json")
+    acked = []
+    stop = threading.Event()
+
+    async def worker(ac):
+        while not stop.is_set():
+            acked.append(await ac.incr("actr"))
+
+    async def main():
+        async with AsyncClient(cluster_file=path, timeout=90, retry_interval=0.3) as ac:
+            await asyncio.gather(*(worker(ac) for _ in range(64)))
+
+    errors = []
+
+    def run():
+        try:
+            asyncio.run(main())
+        except Exception as e:      # noqa: BLE001 - reported by the test
+            errors.append(e)
+
+    runner = threading.Thread(target=run, daemon=True)
+    runner.start()
+    time.sleep(random.uniform(0.8, 1.5))
+    kill_group(c.primary.pid)
+    stop.set()
+    c.stop()
+    cluster_factory(data_dir=data_dir, replicas=0)
+    runner.join(120)
+    assert not runner.is_alive()
+    assert not errors, repr(errors)
+    assert len(acked) > 100
+    with Client(cluster_file=path, timeout=20) as cl:
+        assert int(cl.get("actr")) == len(acked)
+    assert sorted(acked) == list(range(1, len(acked) + 1))
