@@ -204,6 +204,13 @@ static int role_refuses(client *c, const mcommand *cmd)
         reply_error(c, "READONLY You can't write against a read only replica.");
         return 1;
     }
+    if (role == ROLE_DEMOTED && !(cmd->flags & CMD_LOADING)) {
+        /* A primary whose lease may have lapsed serves no reads either: a
+         * newer primary may already have changed what it would answer. */
+        reply_error(c, "MASTERDOWN Link with MASTER is down and replica-serve-stale-data "
+                       "is set to 'no'.");
+        return 1;
+    }
     return 0;
 }
 

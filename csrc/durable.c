@@ -291,10 +291,28 @@ static void release_cb(void *ctx, uint32_t slot, size_t released_end)
 
 /* --------------------------------------------------------- from the replicator */
 
+/* The primary's lease bound passed on our own monotonic clock. The engine
+ * checks this itself, per command, so a replicator that is paused or slow
+ * can never stretch the lease (DESIGN.md invariant 4). */
+static int lease_lapsed(void)
+{
+    uint64_t until = __atomic_load_n(&D.apply->aux[AUX_LEASE_UNTIL], __ATOMIC_ACQUIRE);
+    return until == 0 || (uint64_t)mono_ms() >= until;
+}
+
 static void set_role(int role)
 {
     if (role == D.role)
         return;
+    if (role == ROLE_DEMOTED) {
+        /* Our memory may hold writes the log never took: stop, and let the
+         * launcher restart this node as a replica fed from the log. */
+        fprintf(stderr, "pymemorydb: demoted (lease lapsed or fenced): the node stops "
+                "and rejoins as a replica\n");
+        fflush(stderr);
+        server.shutdown_asap = 1;
+        server.exit_code = EXIT_DEMOTED;
+    }
     D.role = role;
     server.eng->expire_enabled = role == ROLE_PRIMARY;
     snprintf(server.cfg.role_name, sizeof(server.cfg.role_name), "%s",
@@ -556,7 +574,19 @@ void durable_stop(void)
 /* --------------------------------------------------------- queries */
 
 int durable_active(void) { return D.active; }
-int durable_role(void) { return D.active ? D.role : ROLE_PRIMARY; }
+int durable_role(void)
+{
+    if (!D.active)
+        return ROLE_PRIMARY;
+    if (D.role == ROLE_PRIMARY && lease_lapsed())
+        return ROLE_DEMOTED;
+    return D.role;
+}
+
+uint64_t durable_lease_until(void)
+{
+    return D.active ? __atomic_load_n(&D.apply->aux[AUX_LEASE_UNTIL], __ATOMIC_ACQUIRE) : 0;
+}
 const durable_stats *durable_get_stats(void) { return &D.st; }
 uint64_t durable_epoch(void) { return D.active ? D.apply->aux[AUX_EPOCH] : 0; }
 uint64_t durable_log_commit(void) { return D.active ? D.apply->aux[AUX_LOG_COMMIT] : 0; }

@@ -25,6 +25,11 @@
  *   apply.aux[AUX_LOG_LAST]     replicator: the log's last seq seen (INFO)
  *   apply.aux[AUX_INTEGRITY_SEQ] replicator (replica): first log seq that failed
  *                               its CRC/running-checksum check; 0 while healthy
+ *   apply.aux[AUX_LEASE_UNTIL]  replicator (primary): CLOCK_MONOTONIC ms at which
+ *                               the lease may have lapsed; the engine itself
+ *                               stops serving at that instant (durable_role()
+ *                               answers ROLE_DEMOTED), even if the replicator is
+ *                               stopped or slow to notice
  */
 #ifndef MDB_DURABLE_H
 #define MDB_DURABLE_H
@@ -38,11 +43,16 @@
 #define AUX_LOG_COMMIT  2
 #define AUX_LOG_LAST    3
 #define AUX_INTEGRITY_SEQ 4    /* added for replica verification (issue 4) */
+#define AUX_LEASE_UNTIL 5      /* primary's lease bound, monotonic ms (0: no lease yet) */
 
 #define ROLE_LOADING    0      /* catching up: -LOADING to clients */
 #define ROLE_PRIMARY    1
 #define ROLE_REPLICA    2
-#define ROLE_DEMOTED    3      /* lease lost or fenced: -READONLY to writes */
+#define ROLE_DEMOTED    3      /* lease lost or fenced: -READONLY to writes,
+                                  -MASTERDOWN to reads; the node then stops
+                                  with EXIT_DEMOTED and restarts as a replica */
+
+#define EXIT_DEMOTED    3      /* server_run's result when the node was demoted */
 
 #define PEER_DEAD_MS    1000   /* heartbeat age after which the peer is dead */
 
@@ -70,6 +80,7 @@ uint64_t durable_log_commit(void);
 uint64_t durable_log_last(void);
 const char *durable_apply_error(void);  /* NULL while applying is healthy */
 uint64_t durable_applied_seq(void);     /* last log entry applied from the apply ring */
-int durable_peer_alive(void);           /* the replicator's heartbeat is fresh */
+int durable_peer_alive(void);
+uint64_t durable_lease_until(void);     /* primary: lease bound (monotonic ms), 0 if none */           /* the replicator's heartbeat is fresh */
 
 #endif

@@ -35,6 +35,8 @@ typedef struct ring_frame {
     uint64_t seq;        /* the record's sequence number */
 } ring_frame;
 
+#define RING_AUX_N 8                     /* published fields; csrc/durable.h names them */
+
 typedef struct ring_shared {
     uint64_t magic;
     uint32_t version;
@@ -48,7 +50,7 @@ typedef struct ring_shared {
     volatile uint64_t commit_seq;    /* replicator -> engine: durable up to here */
     volatile uint64_t producer_alive_ms;  /* heartbeats, monotonic ms */
     volatile uint64_t consumer_alive_ms;
-    volatile uint64_t aux[5];        /* role, epoch, ...: see the users */
+    volatile uint64_t aux[RING_AUX_N];   /* role, epoch, ...: see the users */
 } ring_shared;
 
 /* Bytes needed for a ring of 2^capacity_log2 data bytes. */

@@ -17,6 +17,7 @@ from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
 from cshm cimport *
 
 _REC_HEADER = struct.Struct("<QI")
+AUX_N = 8                      # csrc/ring.h RING_AUX_N
 
 
 cdef class Ring:
@@ -177,12 +178,12 @@ cdef class Ring:
             self._ring().consumer_alive_ms = v
 
     def get_aux(self, int i):
-        if not 0 <= i < 5:
+        if not 0 <= i < AUX_N:
             raise IndexError(i)
         return self._ring().aux[i]
 
     def set_aux(self, int i, uint64_t v):
-        if not 0 <= i < 5:
+        if not 0 <= i < AUX_N:
             raise IndexError(i)
         self._ring().aux[i] = v
 

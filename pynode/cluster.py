@@ -149,14 +149,40 @@ def node_argv_prefix():
     return server_command()
 
 
-def node_command(name, role, port, bind, node_dir, endpoints, durability_timeout_ms=None):
+def node_command(name, role, port, bind, node_dir, endpoints, durability_timeout_ms=None,
+                 control=None, lease_ms=None):
     cmd = node_argv_prefix() + [
         "--port", str(port), "--bind", bind, "--dir", node_dir,
         "--durability", "log", "--logs", ",".join(endpoints), "--log-id", str(LOG_ID),
         "--role", role, "--name", name]
     if durability_timeout_ms is not None:
         cmd += ["--durability-timeout-ms", str(durability_timeout_ms)]
+    if control:
+        cmd += ["--control", control]
+    if lease_ms is not None:
+        cmd += ["--lease-ms", str(lease_ms)]
     return cmd
+
+
+def coordinator_command(endpoints, controls, bind, port, lease_ms=None, master_name="memorydb"):
+    cmd = [sys.executable, "-m", "pynode", "coordinator", "--logs", ",".join(endpoints),
+           "--nodes", ",".join(controls), "--bind", bind, "--port", str(port),
+           "--log-id", str(LOG_ID), "--master-name", master_name]
+    if lease_ms is not None:
+        cmd += ["--lease-ms", str(lease_ms)]
+    return cmd
+
+
+def control_status(endpoint, timeout_s=0.5):
+    """A node's answer to a control status request, or None."""
+    from pynode.control import ControlClient
+    c = ControlClient(endpoint)
+    try:
+        return c.request({"op": "status"}, timeout_s)
+    except TimeoutError:
+        return None
+    finally:
+        c.close()
 
 
 # ------------------------------------------------------------------ cluster
@@ -210,7 +236,8 @@ class Cluster:
     what it started); stop() is idempotent and safe after any failure."""
 
     def __init__(self, data_dir, port=6379, bind="127.0.0.1", replicas=1,
-                 durability_timeout_ms=None, log_output=True, abort=None):
+                 durability_timeout_ms=None, log_output=True, abort=None,
+                 coordinator=True, coordinator_port=None, lease_ms=None):
         if not 0 <= replicas <= REPLICAS_MAX:
             raise ClusterError(f"--replicas must be between 0 and {REPLICAS_MAX}")
         self.data_dir = os.path.abspath(data_dir)
@@ -222,6 +249,10 @@ class Cluster:
         self.abort = abort or (lambda: False)   # true: give up starting (Ctrl-C during start)
         self.logds = []
         self.nodes = []
+        self.want_coordinator = coordinator
+        self.coordinator_port = coordinator_port
+        self.lease_ms = lease_ms
+        self.coordinator = None           # the coordinator's Child once started
         self.cluster_file = os.path.join(self.data_dir, "cluster.json")
 
     # -------------------------------------------------------- queries
@@ -241,12 +272,35 @@ class Cluster:
         return next(c for c in self.logds if c.info["az"] == az)
 
     def children(self):
-        return self.logds + self.nodes
+        return self.logds + self.nodes + ([self.coordinator] if self.coordinator else [])
+
+    def node(self, name):
+        return next(c for c in self.nodes if c.name == name)
+
+    def find_primary(self, timeout_s=30.0, exclude=()):
+        """The node serving as primary now (asked over the control
+        endpoints), waiting up to timeout_s for one; None if none."""
+        found = []
+
+        def look():
+            for c in self.nodes:
+                if c.name in exclude or not c.alive():
+                    continue
+                st = control_status(c.info["control"], 0.3)
+                if st and st.get("role") == "primary":
+                    found.append(c)
+                    return True
+            return False
+        wait_until(look, timeout_s)
+        return found[0] if found else None
 
     def describe(self):
-        return {"version": _version(), "data_dir": self.data_dir,
-                "logds": [dict(c.info, pid=c.pid) for c in self.logds],
-                "nodes": [dict(c.info, pid=c.pid) for c in self.nodes]}
+        d = {"version": _version(), "data_dir": self.data_dir,
+             "logds": [dict(c.info, pid=c.pid) for c in self.logds],
+             "nodes": [dict(c.info, pid=c.pid) for c in self.nodes]}
+        if self.coordinator is not None:
+            d["coordinator"] = dict(self.coordinator.info, pid=self.coordinator.pid)
+        return d
 
     # -------------------------------------------------------- start
 
@@ -269,6 +323,8 @@ class Cluster:
             self._start_node("n1", "primary", self.port)
             for i in range(1, self.replicas + 1):
                 self._start_node(f"n{i + 1}", "replica", self.port + i)
+            if self.want_coordinator:
+                self.start_coordinator()
             self.write_cluster_file()
         except BaseException:
             self.stop()
@@ -303,22 +359,75 @@ class Cluster:
             raise ClusterError(f"{c.name} did not answer STATUS on {c.info['endpoint']} "
                                f"(exit code {c.proc.poll()}); its output:\n{c.log_tail()}")
 
-    def _start_node(self, name, role, port):
+    def _start_node(self, name, role, port, old=None):
         node_dir = os.path.join(self.data_dir, f"node-{name}")
         os.makedirs(node_dir, exist_ok=True)
+        control = old.info["control"] if old else f"tcp://127.0.0.1:{free_port()}"
         argv = node_command(name, role, port, self.bind, node_dir, self.endpoints,
-                            self.durability_timeout_ms)
-        zmq_ep = f"tcp://{self.bind}:{free_port(self.bind)}"     # the ZeroMQ API (issue 9)
-        argv += ["--zmq-bind", zmq_ep]
+                            self.durability_timeout_ms, control=control, lease_ms=self.lease_ms)
+        zmq_ep = old.info["zmq"] if old else f"tcp://{self.bind}:{free_port(self.bind)}"
+        argv += ["--zmq-bind", zmq_ep]                             # the ZeroMQ API (issue 9)
         proc, log_path = self._popen(argv, f"node-{name}.log")
-        info = {"name": name, "role": role, "port": port, "zmq": zmq_ep, "dir": node_dir}
+        info = {"name": name, "role": role, "port": port, "zmq": zmq_ep, "dir": node_dir,
+                "control": control}
         c = Child("node", name, proc, info, log_path)
-        self.nodes.append(c)
+        if old is not None:
+            self.nodes[self.nodes.index(old)] = c
+        else:
+            self.nodes.append(c)
         ok = wait_until(lambda: ping(self.bind, port), NODE_READY_TIMEOUT_S, proc, self.abort)
         self._check_abort()
         if not ok:
             raise ClusterError(f"{role} {name} did not answer PING on {self.bind}:{port} "
                                f"(exit code {proc.poll()}); its output:\n{c.log_tail()}")
+        return c
+
+    def restart_node(self, name):
+        """Starts a stopped (or killed) node again, as a replica, on the same
+        port and endpoints; returns once it answers PING."""
+        old = self.node(name)
+        if old.alive():
+            old.stop()
+        kill_group(old.pid)
+        wait_until(lambda: not group_alive(old.pid), GROUP_GONE_TIMEOUT_S)
+        c = self._start_node(name, "replica", old.info["port"], old=old)
+        self.write_cluster_file()
+        return c
+
+    def restart_logd(self, az):
+        """Starts a logd again on its directory and endpoint."""
+        old = self.logd(az)
+        if old.alive():
+            old.stop()
+        endpoint = old.info["endpoint"]
+        proc, log_path = self._popen(logd_command(az, old.info["dir"], endpoint), f"logd-{az}.log")
+        c = Child("logd", old.name, proc, dict(old.info), log_path)
+        self.logds[self.logds.index(old)] = c
+        self._await_logd(c)
+        self.write_cluster_file()
+        return c
+
+    def start_coordinator(self):
+        port = self.coordinator_port or free_port(self.bind)
+        argv = coordinator_command(self.endpoints, [c.info["control"] for c in self.nodes],
+                                   self.bind, port, self.lease_ms)
+        proc, log_path = self._popen(argv, "coordinator.log")
+        c = Child("coordinator", "coordinator", proc, {"host": self.bind, "port": port}, log_path)
+        self.coordinator = c
+        ok = wait_until(lambda: ping(self.bind, port), NODE_READY_TIMEOUT_S, proc, self.abort)
+        self._check_abort()
+        if not ok:
+            raise ClusterError(f"the coordinator did not answer PING on {self.bind}:{port} "
+                               f"(exit code {proc.poll()}); its output:\n{c.log_tail()}")
+        return c
+
+    def restart_coordinator(self):
+        if self.coordinator is not None:
+            self.coordinator.stop()
+        self.coordinator_port = self.coordinator_port or (
+            self.coordinator.info["port"] if self.coordinator else None)
+        c = self.start_coordinator()
+        self.write_cluster_file()
         return c
 
     def _check_abort(self):
@@ -342,7 +451,9 @@ class Cluster:
         """Replicas, then the primary, then the logds: no node is left
         writing to a log that is already gone."""
         order = self.replica_nodes() + [c for c in self.nodes if c.info["role"] == "primary"]
-        for c in order + self.logds:
+        # The coordinator first: it must not fail over a primary we are stopping.
+        first = [self.coordinator] if self.coordinator is not None else []
+        for c in first + order + self.logds:
             c.stop()
         if remove_cluster_file:
             try:
@@ -355,6 +466,10 @@ class Cluster:
         rows = [(c.name, "logd", c.pid, c.info["endpoint"], c.info["dir"]) for c in self.logds]
         rows += [(c.name, c.info["role"], c.pid, f"{self.bind}:{c.info['port']}", c.info["dir"])
                  for c in self.nodes]
+        if self.coordinator is not None:
+            co = self.coordinator
+            rows.append(("coordinator", "sentinel", co.pid, f"{co.info['host']}:{co.info['port']}",
+                         "-"))
         head = ("NAME", "ROLE", "PID", "ADDRESS", "DIR")
         widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
         for r in [head] + rows:
@@ -386,7 +501,41 @@ def add_up_args(p, default_dir):
                         "none: one standalone node, nothing logged")
     p.add_argument("--durability-timeout-ms", type=int, default=None,
                    help="how long a write waits for the log before its client gets an error")
+    p.add_argument("--sentinel-port", type=int, default=26379,
+                   help="the coordinator's Sentinel-compatible RESP port (default 26379; "
+                        "a free port is used if it is taken)")
+    p.add_argument("--lease-ms", type=int, default=None,
+                   help="primary lease length in ms (default 2000)")
     return p
+
+
+RESTART_BACKOFF_S = 2.0
+
+
+def supervise(cluster, stopping):
+    """Keeps the deployment whole: a node that exits (killed, or crashed) is
+    started again as a replica — the coordinator fails over meanwhile — and
+    a coordinator or logd that exits is started again on the same port or
+    directory. Returns 0 when asked to stop."""
+    last_restart = {}
+    while not stopping():
+        dead = cluster.dead_child()
+        now = time.monotonic()
+        if dead is not None and now - last_restart.get(dead.name, 0.0) >= RESTART_BACKOFF_S:
+            last_restart[dead.name] = now
+            print(f"memorydb up: {dead.name} exited with code {dead.proc.returncode}; "
+                  "starting it again", file=sys.stderr, flush=True)
+            try:
+                if dead.kind == "node":
+                    cluster.restart_node(dead.name)
+                elif dead.kind == "coordinator":
+                    cluster.restart_coordinator()
+                else:
+                    cluster.restart_logd(dead.info["az"])
+            except ClusterError as exc:
+                print(f"memorydb up: {exc}", file=sys.stderr, flush=True)
+        time.sleep(0.2)
+    return 0
 
 
 def run_up(args, data_dir):
@@ -398,9 +547,11 @@ def run_up(args, data_dir):
         stopping.append(signum)
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    sentinel_port = args.sentinel_port if port_free(args.bind, args.sentinel_port) else None
     cluster = Cluster(data_dir, port=args.port, bind=args.bind, replicas=args.replicas,
                       durability_timeout_ms=args.durability_timeout_ms,
-                      abort=lambda: bool(stopping))
+                      abort=lambda: bool(stopping), coordinator_port=sentinel_port,
+                      lease_ms=args.lease_ms)
     try:
         try:
             cluster.start()
@@ -409,15 +560,11 @@ def run_up(args, data_dir):
             return 0 if stopping else 1
         cluster.print_table()
         print(f"cluster file: {cluster.cluster_file}")
-        print(f"connect with: redis-cli -p {args.port}   (Ctrl-C stops)", flush=True)
-        while not stopping:
-            dead = cluster.dead_child()
-            if dead is not None:
-                print(f"memorydb up: {dead.name} exited with code {dead.proc.returncode}; "
-                      "stopping the cluster", file=sys.stderr)
-                return 1
-            time.sleep(0.2)
-        return 0
+        co = cluster.coordinator
+        print(f"connect with: redis-cli -p {args.port}   (Ctrl-C stops)")
+        print(f"discovery:    redis-cli -p {co.info['port']} SENTINEL get-master-addr-by-name "
+              "memorydb", flush=True)
+        return supervise(cluster, lambda: bool(stopping))
     finally:
         cluster.stop()
         for s, h in old.items():

@@ -1,8 +1,10 @@
 """The coordinator's failover decision, as a pure state machine (issue 5;
 DESIGN.md "The log protocol", invariants 4, 5 and 8).
 
-NOT WIRED IN YET: no coordinator process runs this; the failover simulator
-(pynode/failover_sim.py) and tests/test_lease.py are its only callers.
+The coordinator process (pynode/coordinator.py) drives it with what it
+polls from the logds (observe_lease: the newest LEADER/LEASE entry each logd
+stored, from STATUS) and from the nodes (replica_report); the failover
+simulator (pynode/failover_sim.py) drives it entry by entry (observe_entry).
 
 No I/O, no clock, no randomness: observations come in with the coordinator's
 own monotonic time `now_ms`, and tick() returns the actions to carry out.
@@ -33,6 +35,7 @@ class Promote:
     node: str
     epoch: int
     observed_seq: int      # every log entry up to here was observed
+    observed_lease: tuple = (0, 0)   # (epoch, seq) of the newest renewal observed
 
 
 @dataclass
@@ -41,6 +44,13 @@ class _Report:
     healthy: bool
     epoch: int
     at_ms: int
+
+
+def default_margin_ms(lease_ms):
+    """The margin used when none is configured: 100 ms, or 5% of a longer
+    lease (the margin must grow with the lease for lease_safe to hold at the
+    default drift of 0.05)."""
+    return max(100, lease_ms // 20)
 
 
 def lease_safe(lease_ms, drift, margin_ms):
@@ -64,6 +74,8 @@ class Coordinator:
         self.commit_seq = 0
         self.epoch = 0                     # highest epoch seen anywhere
         self.reports = {}                  # node -> _Report
+        self.lease = (0, 0)                # newest (epoch, seq) renewal observed
+        self.primary = None                # node reported serving as primary, if any
 
     def failover_wait_ms(self):
         """How long, on our clock, after the last renewal we saw."""
@@ -81,6 +93,17 @@ class Coordinator:
         self.epoch = max(self.epoch, epoch)
         if kind in ("LEASE", "LEADER"):
             self.last_renewal_ms = max(self.last_renewal_ms, now_ms)
+        return []
+
+    def observe_lease(self, lease, commit_seq, now_ms):
+        """A logd's STATUS: its newest LEADER/LEASE entry (epoch, seq) and
+        commit seq. Any increase of the pair is a renewal sighting."""
+        lease = tuple(lease)
+        if lease > self.lease:
+            self.lease = lease
+            self.last_renewal_ms = max(self.last_renewal_ms, now_ms)
+        self.epoch = max(self.epoch, lease[0])
+        self.commit_seq = max(self.commit_seq, commit_seq)
         return []
 
     def observe_epoch(self, epoch):
@@ -107,19 +130,35 @@ class Coordinator:
         # its epoch: a half-done seal may have taken it.
         self.epoch = epoch
         self.last_renewal_ms = now_ms
-        return [Promote(node, epoch, self.observed_seq)]
+        return [Promote(node, epoch, self.observed_seq, self.lease)]
 
-    def choose(self, now_ms):
-        """The caught-up healthy replica with the highest applied seq; ties
-        by name so two coordinators with one view choose alike."""
+    def handover(self, node, lease, now_ms):
+        """A planned handover: the primary confirmed it stopped serving and
+        that its newest renewal is `lease`, so nothing needs to run out;
+        promote `node` now (it still checks the tail against `lease`)."""
+        self.lease = max(self.lease, tuple(lease))
+        self.epoch += 1
+        self.last_renewal_ms = now_ms
+        return [Promote(node, self.epoch, self.observed_seq, self.lease)]
+
+    def choose(self, now_ms, caught_up_only=True):
+        """The healthy replica with the highest applied seq; ties by name so
+        two coordinators with one view choose alike. With caught_up_only
+        (the simulator, which sees every entry) it must have applied the
+        whole commit seq observed; the real coordinator sees commit seqs
+        only as the logds were last told them, so it takes the most advanced
+        replica and relies on the candidate, which applies the whole
+        recovered tail before it may lead (invariant 5)."""
         fresh_ms = self.lease_ms          # an older report says nothing about now
         best = None
         for node in sorted(self.reports):
             r = self.reports[node]
             if not r.healthy or now_ms - r.at_ms > fresh_ms:
                 continue
-            if r.applied_seq != self.commit_seq:
+            if caught_up_only and self.caught_up_only and r.applied_seq != self.commit_seq:
                 continue                    # behind (or ahead of what we saw): not now
             if best is None or r.applied_seq > self.reports[best].applied_seq:
                 best = node
         return best
+
+    caught_up_only = True                   # the real coordinator sets False

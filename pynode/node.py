@@ -17,6 +17,7 @@ import sysconfig
 
 EFFECTS_RING_LOG2 = 26      # 64 MiB: largest effect record 16 MiB
 APPLY_RING_LOG2 = 26
+EXIT_DEMOTED = 3            # csrc/durable.h: the engine stopped because it was demoted
 
 
 def python_executable():
@@ -46,7 +47,23 @@ def add_durable_options(p):
                    help="a write the log has not acknowledged by then fails (default 5000)")
     p.add_argument("--zmq-bind", default="",
                    help="serve the ZeroMQ client API on this endpoint (tcp://host:port; default off)")
+    p.add_argument("--control", default="",
+                   help="ZeroMQ endpoint the replicator binds for the coordinator "
+                        "(tcp://127.0.0.1:PORT); empty: none")
+    p.add_argument("--lease-ms", type=int, default=2000,
+                   help="primary lease length; renewed every third of it (default 2000)")
+    p.add_argument("--lease-margin-ms", type=int, default=None,
+                   help="the primary stops serving this long before its lease ends "
+                        "(default max(100, lease/20))")
+    p.add_argument("--drift", type=float, default=0.05,
+                   help="clock rate error bound assumed between nodes and coordinator (default 0.05)")
     return p
+
+
+def margin_ms(args):
+    from pynode.election import default_margin_ms
+    return args.lease_margin_ms if args.lease_margin_ms is not None \
+        else default_margin_ms(args.lease_ms)
 
 
 def _replicator_cmd(args, fds):
@@ -55,7 +72,10 @@ def _replicator_cmd(args, fds):
             "--wake-replicator-fd", str(fds["wake_replicator"]),
             "--wake-engine-fd", str(fds["wake_engine"]),
             "--logs", args.logs, "--log-id", str(args.log_id),
-            "--role", args.role, "--name", args.name]
+            "--role", args.role, "--name", args.name,
+            "--control", args.control, "--lease-ms", str(args.lease_ms),
+            "--lease-margin-ms", str(margin_ms(args)), "--drift", str(args.drift),
+            "--resp-addr", f"{args.bind}:{args.port}"]
 
 
 def _stop(proc, timeout_s=5.0):
@@ -67,6 +87,35 @@ def _stop(proc, timeout_s=5.0):
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def _original_argv():
+    """This process's command line as the kernel has it (works for both
+    `python -m pynode node` and the native memorydb-server)."""
+    with open("/proc/self/cmdline", "rb") as f:
+        return [a.decode() for a in f.read().split(b"\0") if a]
+
+
+def rejoin_as_replica():
+    """Re-executes this node with --role replica: a demoted primary's memory
+    may hold writes the log never took, so it starts over from the log.
+    The pid stays, so whoever supervises the node keeps tracking it."""
+    argv = _original_argv()
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        if a == "--role":
+            skip = True
+            continue
+        if a.startswith("--role="):
+            continue
+        out.append(a)
+    out += ["--role", "replica"]
+    sys.stderr.write("memorydb node: demoted; restarting as a replica\n")
+    sys.stderr.flush()
+    os.execv("/proc/self/exe", out)
 
 
 def run(args, engine_module):
@@ -91,7 +140,7 @@ def run(args, engine_module):
            "wake_replicator": wake_replicator, "wake_engine": wake_engine}
     proc = subprocess.Popen(_replicator_cmd(args, fds), pass_fds=tuple(fds.values()))
     try:
-        return engine_module.serve(
+        rc = engine_module.serve(
             durability="log", effects_ring_fd=effects_fd, apply_ring_fd=apply_fd,
             wake_replicator_fd=wake_replicator, wake_engine_fd=wake_engine,
             durability_timeout_ms=args.durability_timeout_ms, **common)
@@ -101,3 +150,6 @@ def run(args, engine_module):
             os.close(fd)
         effects.close()
         apply_ring.close()
+    if rc == EXIT_DEMOTED:
+        rejoin_as_replica()       # does not return
+    return rc

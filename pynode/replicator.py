@@ -12,6 +12,16 @@ starts from exactly what the log holds.
 On a replica it tails the log from any logd and feeds committed DATA
 entries to the engine through the apply ring.
 
+Leases (DESIGN.md invariants 4 and 5): a primary renews its lease by
+committing LEASE entries (pynode/lease.py decides when, and until when it
+may serve); it publishes the bound in the apply ring and the engine checks
+it on every command. When the lease lapses, or the log fences the epoch, the
+primary demotes the engine, which restarts the node as a replica. A replica
+takes over when a coordinator asks it to over the control endpoint
+(pynode/control.py): seal the next epoch, recover and apply the whole tail,
+and append LEADER only if the tail holds no renewal newer than the one the
+coordinator observed.
+
 Everything the two processes share is in the rings (see csrc/durable.h for
 which side writes which field); wake-ups go through two eventfds. The
 replicator exits when the engine stops heartbeating or its parent dies.
@@ -30,12 +40,18 @@ from logd import wire
 from logd.crc import crc32c
 from logd.client import FencedError, LogdConn, LogError, QuorumClient
 from logd.wire import Kind
+from pynode import control
 from pynode._shm import Ring
+from pynode.control import ControlServer
+from pynode.election import lease_safe
+from pynode.lease import AppendLease, LeaseKeeper, StopServing
+from pynode.lease_clock import LeaseClock
 
 # Mirrors csrc/durable.h.
 AUX_APPLIED = 0
 AUX_ROLE, AUX_EPOCH, AUX_LOG_COMMIT, AUX_LOG_LAST = 0, 1, 2, 3
 AUX_INTEGRITY_SEQ = 4             # replica: first log seq that failed verification (0: none)
+AUX_LEASE_UNTIL = 5               # primary: lease bound, real CLOCK_MONOTONIC ms (0: none)
 ROLE_LOADING, ROLE_PRIMARY, ROLE_REPLICA, ROLE_DEMOTED = 0, 1, 2, 3
 PEER_DEAD_MS = 1000
 
@@ -153,43 +169,64 @@ def read_committed(conns, log_id, from_seq, upto_seq):
     raise LogError("no logd could serve the committed log: " + "; ".join(errors))
 
 
-def highest_promised(conns, log_id):
-    """The highest epoch any reachable logd has promised (needs a majority)."""
-    promised, answered = 0, 0
+# ------------------------------------------------------------------ primary
+
+def log_status(conns, log_id):
+    """(highest promised epoch, newest lease pair) over the logds that
+    answer STATUS; a majority must answer."""
+    promised, lease, answered = 0, (0, 0), 0
     for conn in conns:
         try:
             rep = conn.request(log_id, wire.StatusReq(), timeout_s=1.0)
-            promised = max(promised, rep.state.promised_epoch, rep.state.last_epoch)
-            answered += 1
         except TimeoutError:
             continue
+        st = rep.state
+        promised = max(promised, st.promised_epoch, st.last_epoch)
+        lease = max(lease, (st.lease_epoch, st.lease_seq))
+        answered += 1
     if answered * 2 <= len(conns):
         raise LogError(f"only {answered} of {len(conns)} logds answered")
-    return promised
+    return promised, lease
 
-
-# ------------------------------------------------------------------ primary
 
 class Primary:
-    def __init__(self, shared, args, endpoints, stop):
-        self.s = shared
-        self.args = args
-        self.endpoints = endpoints
-        self.stop = stop
-        self.qc = None
+    """Leads one epoch: appends effects, renews the lease, publishes commits.
+
+    It serves (ROLE_PRIMARY, with the lease bound in AUX_LEASE_UNTIL) only
+    while its LeaseKeeper says the lease holds; when the lease lapses or the
+    log fences the epoch it demotes the engine, which then restarts as a
+    replica (pynode/node.py)."""
+
+    def __init__(self, node, qc=None, epoch=0, keeper=None):
+        self.node = node
+        self.s = node.s
+        self.args = node.args
+        self.stop = node.stop
+        self.clock = node.clock
+        self.qc = qc
+        self.epoch = epoch
+        self.keeper = keeper or node.new_keeper()
         self.pending = []            # [(log_seq, last_effect_seq)] not yet committed
         self.published = 0
+        self.published_until = 0
+        self.last_lease = (0, 0)     # (epoch, seq) of our newest renewal sent
+        self.stepping_down = None    # [ident, quiet polls] while a planned handover drains
+        self.serving = False
 
-    def catch_up_and_lead(self):
-        conns = [LogdConn(ep) for ep in self.endpoints]
+    # -- becoming primary from the command line (`memorydb up`, bootstrap)
+    def bootstrap(self):
+        """Seals the next epoch, replays the committed log into the engine,
+        and waits out any earlier primary's lease before the first renewal."""
+        conns = [LogdConn(ep) for ep in self.node.endpoints]
         try:
             for attempt in range(100):
                 if self.stop():
                     raise SystemExit(0)
                 try:
-                    epoch = highest_promised(conns, self.args.log_id) + 1
-                    self.qc = self.qc or QuorumClient(self.endpoints, log_id=self.args.log_id)
-                    tail = self.qc.recover(epoch, Kind.LEADER, self.args.name.encode())
+                    promised, lease = log_status(conns, self.args.log_id)
+                    self.epoch = promised + 1
+                    self.qc = self.qc or QuorumClient(self.node.endpoints, log_id=self.args.log_id)
+                    tail = self.qc.recover(self.epoch, Kind.LEADER, self.args.name.encode())
                     break
                 except (LogError, TimeoutError) as exc:
                     log(f"recovery attempt {attempt + 1} failed: {exc}")
@@ -197,6 +234,7 @@ class Primary:
                     time.sleep(0.2)
             else:
                 raise LogError("could not win an epoch")
+            sealed_ms = self.clock.now_ms()
             entries = read_committed(conns, self.args.log_id, 1, tail) if tail else []
         finally:
             for c in conns:
@@ -209,20 +247,29 @@ class Primary:
             self.s.heartbeat()
         self.s.wait_applied(last_data, self.stop)
         self.s.publish_log(tail, tail)
-        self.s.set_role(ROLE_PRIMARY, epoch)
-        log(f"primary in epoch {epoch}: replayed {len(entries)} log entries up to {tail}")
+        self.s.apply.set_aux(AUX_EPOCH, self.epoch)
+        log(f"sealed epoch {self.epoch}: replayed {len(entries)} log entries up to {tail}")
+        if lease != (0, 0):
+            # Someone led this log before. Our seal fenced its writes, but it
+            # may serve reads until its lease lapses: wait as a coordinator
+            # would, counted from the seal.
+            self.node.wait_local_until(sealed_ms + self.node.failover_wait_ms())
 
+    # -- the loop
     def drain_effects(self):
-        """Moves every waiting effect record into DATA entries."""
+        """Moves every waiting effect record into DATA entries; True if any."""
+        moved = False
         for _ in range(1024):
             blob, n = self.s.effects.pop_batch(BATCH_BYTES_MAX)
             if not n:
-                return
+                return moved
+            moved = True
             last_effect = self.s.effects.last_seq_of(blob)
             log_seq = self.qc.append_many([(Kind.DATA, blob)], timeout_s=5.0)
             self.pending.append((log_seq, last_effect))
             if len(self.pending) > PENDING_ENTRIES_MAX:
                 raise LogError("too many entries in flight")
+        return moved
 
     def publish_commits(self):
         commit = self.qc.commit_seq
@@ -239,11 +286,94 @@ class Primary:
             self.s.publish_log(commit, self.qc.machine.last_seq)
             self.s.wake()
 
+    def renew(self, now):
+        for action in self.keeper.tick(now):
+            if isinstance(action, AppendLease):
+                if self.stepping_down:
+                    continue              # handing over: let the lease run out
+                seq = self.qc.append_many([(Kind.LEASE, b"")], timeout_s=5.0)
+                self.keeper.renewal_sent(seq, now)
+                self.last_lease = (self.epoch, seq)
+            elif isinstance(action, StopServing):
+                return action.reason
+        return None
+
+    def take_renewals(self):
+        self.keeper.renewal_committed(self.qc.commit_seq, self.clock.now_ms())
+        until = self.keeper.valid_until_ms
+        if until is None or self.keeper.demoted or self.stepping_down:
+            return
+        if until > self.published_until:
+            self.published_until = until
+            self.s.apply.set_aux(AUX_LEASE_UNTIL, self.clock.to_real_ms(until))
+        if not self.serving and self.keeper.may_serve(self.clock.now_ms()):
+            self.serving = True
+            self.s.set_role(ROLE_PRIMARY, self.epoch)
+            log(f"primary in epoch {self.epoch}: serving (lease {self.args.lease_ms} ms)")
+
+    def demote(self, reason):
+        log(f"demoting: {reason}")
+        self.s.apply.set_aux(AUX_LEASE_UNTIL, 1)     # the engine stops serving now
+        self.s.set_role(ROLE_DEMOTED)
+
+    def step_down(self, ident):
+        """Planned handover: stop serving now, then reply once everything the
+        engine produced is committed (see quiet())."""
+        self.s.apply.set_aux(AUX_LEASE_UNTIL, 1)
+        self.stepping_down = [ident, 0]
+        log("stepping down for a planned handover")
+
+    def quiet(self, moved):
+        """True once the handover has nothing left in flight for a few polls
+        (the engine may still be flushing records it produced before the
+        lease gate closed, so one empty look is not enough)."""
+        sd = self.stepping_down
+        idle = (not moved and not self.pending
+                and self.qc.commit_seq >= self.qc.machine.last_seq)
+        sd[1] = sd[1] + 1 if idle else 0
+        return sd[1] >= 3
+
+    def on_control(self, req):
+        op = req["op"]
+        if op == "status":
+            return self.node.status("primary" if self.serving else "primary-waiting", self.epoch,
+                                    self.qc.commit_seq if self.qc else 0, self.keeper)
+        if op == "step_down":
+            return {"ok": False, "error": "not implemented here"}   # handled in run()
+        if op == "promote":
+            return {"ok": False, "error": "already primary"}
+        return {"ok": False, "error": f"unknown op {op!r}"}
+
+    def poll_control(self):
+        ctl = self.node.ctl
+        if ctl is None:
+            return
+
+        def handle(req):
+            if req["op"] == "step_down":
+                if self.stepping_down is None:
+                    self.step_down(handle.ident)
+                return None                 # answered when the handover drained
+            return self.on_control(req)
+        # ControlServer hands us requests; step_down needs the asker's ident.
+        for _ in range(16):
+            try:
+                frames = ctl.sock.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            if len(frames) < 2:
+                continue
+            handle.ident = frames[0]
+            try:
+                reply = handle(control.decode_request(frames[-1]))
+            except ValueError as exc:
+                reply = {"ok": False, "error": str(exc)}
+            if reply is not None:
+                ctl.reply(frames[0], reply)
+
     def run(self):
-        self.catch_up_and_lead()
         qc = self.qc
-        poller = qc.poller
-        poller.register(self.s.wake_self, zmq.POLLIN)
+        qc.poller.register(self.s.wake_self, zmq.POLLIN)
         next_beat = 0.0
         while not self.stop():
             now = time.monotonic()
@@ -253,14 +383,26 @@ class Primary:
                     log("engine stopped heartbeating; exiting")
                     return 0
                 next_beat = now + HEARTBEAT_S
+            self.poll_control()
             self.s.drain_wake()
-            self.drain_effects()
+            moved = self.drain_effects()
+            reason = self.renew(self.clock.now_ms())
+            if reason:
+                self.demote(reason)
+                return 0
             qc.poll(min(HEARTBEAT_S, qc.tick_s))
             if qc.fenced_by:
-                log(f"fenced by epoch {qc.fenced_by}: demoting")
-                self.s.set_role(ROLE_DEMOTED)
+                self.keeper.fenced(qc.fenced_by)
+                self.demote(f"fenced by epoch {qc.fenced_by}")
                 return 0
+            self.take_renewals()
             self.publish_commits()
+            if self.stepping_down and self.quiet(moved):
+                self.node.ctl.reply(self.stepping_down[0], {
+                    "ok": True, "commit_seq": qc.commit_seq, "epoch": self.epoch,
+                    "last_lease": list(self.last_lease)})
+                self.demote("planned handover")
+                return 0
         return 0
 
 
@@ -278,13 +420,14 @@ class Chain:
     """What the replica has verified and applied: the next seq it needs, the
     epoch and running checksum of the entry before it, and the running value
     before that (so a re-served copy of the last entry can be checked)."""
-    __slots__ = ("next_seq", "epoch", "running", "prev_running")
+    __slots__ = ("next_seq", "epoch", "running", "prev_running", "lease")
 
     def __init__(self, next_seq=1, epoch=0, running=0):
         self.next_seq = next_seq
         self.epoch = epoch
         self.running = running          # running(next_seq - 1); running(0) = 0
         self.prev_running = None        # running(next_seq - 2), once known
+        self.lease = (0, 0)             # (epoch, seq) of the newest LEADER/LEASE verified
 
 
 def verify_entries(chain, entries, upto_seq):
@@ -313,22 +456,30 @@ def verify_entries(chain, entries, upto_seq):
         chain.running = wire.running_crc(chain.running, e.encode())
         chain.epoch = e.epoch
         chain.next_seq = e.seq + 1
+        if e.kind in (Kind.LEADER, Kind.LEASE):
+            chain.lease = (e.epoch, e.seq)
         ok.append(e)
     return ok
 
 
 class Replica:
+    """Tails the log into the engine; on a coordinator's PROMOTE it takes
+    over (seal, recover, catch up, check the lease rule, LEADER) and returns
+    the Primary to run."""
     OVERLAP_EVERY_S = 1.0     # re-read the last applied entry this often (and on a logd switch)
 
-    def __init__(self, shared, args, endpoints, stop):
-        self.s = shared
-        self.args = args
-        self.conns = [LogdConn(ep) for ep in endpoints]
-        self.stop = stop
+    def __init__(self, node):
+        self.node = node
+        self.s = node.s
+        self.args = node.args
+        self.conns = [LogdConn(ep) for ep in node.endpoints]
+        self.stop = node.stop
         self.chain = Chain()
         self.current = 0
         self.overlap_due = 0.0
         self.failed = None            # IntegrityError once the log failed verification
+        self.log_commit = 0
+        self.promotion = None         # (epoch, observed_lease) asked for by a coordinator
 
     @property
     def next_seq(self):
@@ -369,6 +520,7 @@ class Replica:
             self.switch_logd()
             return False
         commit = rep.state.commit_seq
+        self.log_commit = max(self.log_commit, commit)
         self.s.publish_log(commit, rep.state.last_seq)
         progressed = False
         for e in verify_entries(self.chain, rep.entries, commit):
@@ -386,7 +538,70 @@ class Replica:
         self.s.apply.set_aux(AUX_INTEGRITY_SEQ, max(1, exc.seq))
         self.s.wake()
 
+    # -- the coordinator
+    def on_control(self, req):
+        op = req["op"]
+        if op == "status":
+            return self.node.status("replica", self.chain.epoch, self.log_commit, None,
+                                    applied=self.chain.next_seq - 1,
+                                    healthy=self.failed is None)
+        if op == "promote":
+            try:
+                epoch = int(req["epoch"])
+                observed = tuple(int(x) for x in req["observed_lease"])
+                assert len(observed) == 2
+            except (KeyError, TypeError, ValueError, AssertionError):
+                return {"ok": False, "error": "promote needs epoch and observed_lease [epoch, seq]"}
+            if self.failed is not None:
+                return {"ok": False, "error": "this replica failed log verification"}
+            if self.promotion is None:
+                self.promotion = (epoch, observed)
+            return {"ok": True, "accepted": True}
+        if op == "step_down":
+            return {"ok": False, "error": "not a primary"}
+        return {"ok": False, "error": f"unknown op {op!r}"}
+
+    def take_over(self, epoch, observed_lease):
+        """Seal epoch, recover the tail, apply all of it, and lead only if no
+        renewal in that tail is newer than what the coordinator observed (a
+        renewal it never saw may still hold a lease). Returns a Primary, or
+        None after logging why not (the replica then goes on tailing)."""
+        log(f"promotion to epoch {epoch} requested (coordinator saw lease {observed_lease})")
+        qc = QuorumClient(self.node.endpoints, log_id=self.args.log_id)
+        try:
+            tail = qc.recover(epoch, Kind.NOOP, b"", timeout_s=5.0)
+            entries = read_committed(self.conns, self.args.log_id, self.chain.next_seq, tail) \
+                if tail >= self.chain.next_seq else []
+            last_data = 0
+            for e in verify_entries(self.chain, entries, tail):
+                if e.kind == Kind.DATA:
+                    self.s.push_apply(e.seq, e.payload, self.stop)
+                    last_data = e.seq
+            if self.chain.next_seq != tail + 1:
+                raise LogError(f"caught up to {self.chain.next_seq - 1}, the tail is {tail}")
+            self.s.wait_applied(last_data, self.stop, timeout_s=30.0)
+            if self.chain.lease > tuple(observed_lease):
+                raise LogError(f"the tail holds a renewal {self.chain.lease} newer than the "
+                               f"coordinator observed {tuple(observed_lease)}")
+            keeper = self.node.new_keeper()
+            sent = self.node.clock.now_ms()
+            seq = qc.append(Kind.LEADER, self.args.name.encode(), timeout_s=5.0)
+            qc.wait_commit(seq, timeout_s=5.0)
+            keeper.renewal_sent(seq, sent)
+            self.chain.lease = (epoch, seq)
+        except (LogError, TimeoutError, IntegrityError) as exc:
+            log(f"promotion to epoch {epoch} abandoned: {exc}")
+            qc.close()
+            return None
+        self.s.publish_log(qc.commit_seq, qc.machine.last_seq)
+        log(f"won epoch {epoch}: applied the log up to {tail}, leader entry {seq}")
+        primary = Primary(self.node, qc=qc, epoch=epoch, keeper=keeper)
+        primary.last_lease = (epoch, seq)
+        return primary
+
     def run(self):
+        """Tails the log; returns a Primary after a successful promotion, or
+        None when stopped."""
         self.s.set_role(ROLE_REPLICA)
         log("replica: tailing the log")
         next_beat = 0.0
@@ -396,8 +611,17 @@ class Replica:
                 self.s.heartbeat()
                 if not self.s.engine_alive():
                     log("engine stopped heartbeating; exiting")
-                    return 0
+                    return None
                 next_beat = now + HEARTBEAT_S
+            if self.node.ctl is not None:
+                self.node.ctl.poll(self.on_control)
+            if self.promotion is not None:
+                epoch, observed = self.promotion
+                self.promotion = None
+                primary = self.take_over(epoch, observed)
+                if primary is not None:
+                    return primary
+                continue
             if self.failed:
                 time.sleep(HEARTBEAT_S)   # stay alive (the node serves what it has), apply nothing
                 continue
@@ -408,7 +632,51 @@ class Replica:
                 continue
             if not progressed:
                 time.sleep(TAIL_POLL_S)
-        return 0
+        return None
+
+
+class Node:
+    """What both roles share: the rings, the options, the lease clock and
+    the control endpoint."""
+
+    def __init__(self, shared, args, endpoints, stop):
+        self.s = shared
+        self.args = args
+        self.endpoints = endpoints
+        self.stop = stop
+        self.clock = LeaseClock()
+        self.ctl = ControlServer(args.control) if args.control else None
+        if not lease_safe(args.lease_ms, args.drift, args.lease_margin_ms):
+            log(f"warning: lease {args.lease_ms} ms with margin {args.lease_margin_ms} ms is "
+                f"not safe for drift {args.drift}")
+
+    def new_keeper(self):
+        return LeaseKeeper(self.args.lease_ms, self.args.lease_margin_ms)
+
+    def failover_wait_ms(self):
+        return self.args.lease_ms * (1 + self.args.drift) + self.args.lease_margin_ms
+
+    def wait_local_until(self, local_ms):
+        """Sleeps until the lease clock reads local_ms, heartbeating and
+        answering status requests."""
+        log(f"waiting {max(0, local_ms - self.clock.now_ms())} ms for an earlier lease to lapse")
+        while self.clock.now_ms() < local_ms:
+            if self.stop():
+                raise SystemExit(0)
+            self.s.heartbeat()
+            if self.ctl is not None:
+                self.ctl.poll(lambda req: self.status("primary-waiting", 0, 0, None)
+                              if req["op"] == "status" else {"ok": False, "error": "busy"})
+            time.sleep(0.01)
+
+    def status(self, role, epoch, log_commit, keeper, applied=None, healthy=True):
+        left = 0
+        if keeper is not None and keeper.valid_until_ms is not None and not keeper.demoted:
+            left = max(0, keeper.valid_until_ms - self.clock.now_ms())
+        return {"ok": True, "name": self.args.name, "role": role, "epoch": epoch,
+                "applied_seq": applied if applied is not None else log_commit,
+                "log_commit": log_commit, "resp": self.args.resp_addr,
+                "healthy": bool(healthy) and self.s.engine_alive(), "lease_ms_left": left}
 
 
 # ------------------------------------------------------------------ main
@@ -423,6 +691,11 @@ def parse_args(argv):
     p.add_argument("--log-id", type=int, default=0)
     p.add_argument("--role", choices=["primary", "replica"], required=True)
     p.add_argument("--name", default="n1")
+    p.add_argument("--control", default="")
+    p.add_argument("--lease-ms", type=int, default=2000)
+    p.add_argument("--lease-margin-ms", type=int, default=100)
+    p.add_argument("--drift", type=float, default=0.05)
+    p.add_argument("--resp-addr", default="")
     return p.parse_args(argv)
 
 
@@ -437,8 +710,13 @@ def main(argv=None):
     shared.heartbeat()
     stop = lambda: bool(stopping)
     try:
-        role = Primary if args.role == "primary" else Replica
-        return role(shared, args, endpoints, stop).run()
+        node = Node(shared, args, endpoints, stop)
+        if args.role == "primary":
+            primary = Primary(node)
+            primary.bootstrap()
+        else:
+            primary = Replica(node).run()
+        return primary.run() if primary is not None else 0
     except SystemExit as exc:
         return exc.code or 0
     except (LogError, FencedError, TimeoutError) as exc:

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from pynode.cluster import kill_group, port_free
+from pynode.cluster import free_port, kill_group, port_free
 
 redis = pytest.importorskip("redis")
 
@@ -79,7 +79,8 @@ class Up:
     def __init__(self, data_dir, port, *extra):
         self.cluster_file = os.path.join(data_dir, "cluster.json")
         self.proc = subprocess.Popen(
-            [*MEMORYDB, "up", "--dir", str(data_dir), "--port", str(port), *extra],
+            [*MEMORYDB, "up", "--dir", str(data_dir), "--port", str(port),
+             "--sentinel-port", str(free_port()), *extra],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True, text=True)
         self.known_pids = set()
@@ -130,11 +131,18 @@ def check_cluster_json(info, data_dir, port, replicas):
     assert [n["role"] for n in nodes] == ["primary"] + ["replica"] * replicas
     assert [n["port"] for n in nodes] == [port + i for i in range(1 + replicas)]
     for n in nodes:
-        assert set(n) >= {"name", "role", "pid", "port", "zmq", "dir"}
-        assert n["zmq"] is None
+        assert set(n) >= {"name", "role", "pid", "port", "zmq", "control", "dir"}
+        assert n["zmq"].startswith("tcp://127.0.0.1:")
+        assert n["control"].startswith("tcp://127.0.0.1:")
         assert n["dir"] == os.path.join(str(data_dir), f"node-{n['name']}")
         assert os.path.isdir(n["dir"]) and pid_alive(n["pid"])
     assert len({n["name"] for n in nodes}) == len(nodes)
+    co = info["coordinator"]
+    assert co["host"] == "127.0.0.1" and pid_alive(co["pid"])
+    # The coordinator answers Sentinel discovery with the primary's address.
+    s = redis.Redis(port=co["port"], socket_timeout=5)
+    assert wait_for(lambda: s.execute_command("SENTINEL", "get-master-addr-by-name", "memorydb")
+                    == [b"127.0.0.1", str(port).encode()], 10)
 
 
 def stop_and_check_gone(u):

@@ -9,7 +9,7 @@ cdef extern from "ring.h":
         uint64_t commit_seq
         uint64_t producer_alive_ms
         uint64_t consumer_alive_ms
-        uint64_t aux[5]
+        uint64_t aux[8]
 
     size_t ring_region_size(uint32_t capacity_log2)
     int ring_format(void *region, uint32_t capacity_log2)
