@@ -57,6 +57,16 @@ READ_COMMANDS = frozenset(
     b"dbsize keys scan hscan sscan zscan randomkey ping echo".split())
 
 
+# Never resent to the same node while their original may still be running
+# there (the gateway does not wrap them in MEMORYDB.ONCE).
+NOT_RESENT = frozenset(b"blpop brpop blmove brpoplpush blmpop bzpopmin bzpopmax bzmpop "
+                       b"multi exec discard watch".split())
+
+
+def _resendable(args):
+    return args[0].lower() not in NOT_RESENT
+
+
 # ------------------------------------------------------------ exceptions
 
 class MemoryDBError(Exception):
@@ -406,6 +416,8 @@ class Client(Commands):
         s.setsockopt(zmq.LINGER, 0)
         s.setsockopt(zmq.RCVHWM, 0)
         s.setsockopt(zmq.SNDHWM, 0)
+        s.setsockopt(zmq.HEARTBEAT_IVL, 1000)       # notice a dead TCP connection
+        s.setsockopt(zmq.HEARTBEAT_TIMEOUT, 3000)   # and reconnect
         s.connect(endpoint)
         return s
 
@@ -474,6 +486,8 @@ class Client(Commands):
                     next_i += 1
                 now = time.monotonic()
                 if now >= deadline:
+                    self.sock.close(0)           # its state is unknown (e.g. a BLPOP
+                    self.sock = None             # still queued): start afresh next call
                     if self._last_refusal is not None:
                         raise self._last_refusal     # e.g. ReadOnlyError: only replicas answered
                     raise TimeoutError(f"no reply within {timeout} s")
@@ -539,6 +553,11 @@ class Client(Commands):
         except ConnectionError:
             return
         if not changed and silent:
+            # Same primary, no reply: resend on the same connection (it queues
+            # behind the original if that is only slow; a write runs once).
+            for r, (args, _) in list(self.session.outstanding.items()):
+                if _resendable(args):
+                    self.sock.send_multipart(self.session.frames(r))
             return
         if not changed:
             self.sock.close(0)
@@ -663,6 +682,8 @@ class AsyncClient(Commands):
         s.setsockopt(zmq.LINGER, 0)
         s.setsockopt(zmq.RCVHWM, 0)
         s.setsockopt(zmq.SNDHWM, 0)
+        s.setsockopt(zmq.HEARTBEAT_IVL, 1000)       # notice a dead TCP connection
+        s.setsockopt(zmq.HEARTBEAT_TIMEOUT, 3000)   # and reconnect
         s.connect(endpoint)
         return s
 
@@ -715,7 +736,7 @@ class AsyncClient(Commands):
             if not silent:
                 self._failing = False
 
-    async def _failover_locked(self, silent):
+    async def _failover_locked(self, silent, force=False):
         async with self.lock:
             if not silent:
                 await asyncio.sleep(0.05)
@@ -724,7 +745,10 @@ class AsyncClient(Commands):
                 ep = await self._discover(time.monotonic() + self.retry_interval, rotate)
             except ConnectionError:
                 return
-            if ep == self.endpoint and silent and not rotate:
+            if ep == self.endpoint and silent and not rotate and not force:
+                for r, (args, _) in list(self.session.outstanding.items()):
+                    if _resendable(args):
+                        await self.sock.send_multipart(self.session.frames(r))
                 return
             old = self.sock
             self.sock, self.endpoint = self._open(ep), ep
@@ -745,6 +769,10 @@ class AsyncClient(Commands):
                 while True:
                     left = deadline - time.monotonic()
                     if left <= 0:
+                        self.session.forget([r])
+                        # the connection may be stuck behind it (e.g. a BLPOP):
+                        # a fresh one for the other tasks' requests
+                        await self._failover_locked(silent=True, force=True)
                         raise TimeoutError(f"no reply within {timeout} s")
                     try:
                         return await asyncio.wait_for(asyncio.shield(fut),
