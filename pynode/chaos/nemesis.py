@@ -148,6 +148,7 @@ class Nemesis:
         if env is not None:
             p.env = env
         if not p.alive():
+            self.topo.restart_role(target)
             p.start()
         if p.kind == "node":
             self.topo.await_node(target)

@@ -223,10 +223,17 @@ class Topology:
 
     # ------------------------------------------------------------ faults
 
+    def restart_role(self, name):
+        """With a coordinator a restarted node joins as a replica (the
+        coordinator alone promotes); without one, it keeps its role."""
+        if self.use_coordinator and name in self.roles:
+            self.roles[name] = "replica"
+
     def restart(self, name, role=None, env=None, wipe=False):
         """kill -9, optionally wipe the directory, start again (same ports)."""
         p = self.procs[name]
         p.kill()
+        self.restart_role(name)
         if wipe and p.dir_path:
             shutil.rmtree(p.dir_path, ignore_errors=True)
             os.makedirs(p.dir_path, exist_ok=True)
@@ -238,14 +245,14 @@ class Topology:
 
     def primary_name(self):
         """The node clients should write to: the coordinator's answer when
-        there is one, else the node started as primary."""
+        there is one, else the node started as primary; None if unknown."""
         if self.use_coordinator:
             addr = self.coordinator_primary()
             if addr is not None:
                 for n in NODE_NAMES:
                     if self.ports[n] == addr[1]:
                         return n
-        return next(n for n in NODE_NAMES if self.roles[n] == "primary")
+        return next((n for n in NODE_NAMES if self.roles[n] == "primary"), None)
 
     def coordinator_primary(self):
         import redis
@@ -285,6 +292,7 @@ class Topology:
         if self.use_coordinator:
             return
         n = self.primary_name()
+        assert n is not None, "without a coordinator one node is always the primary"
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             w = self.writable(n)
@@ -304,7 +312,30 @@ class Topology:
             if p.paused:
                 p.resume()
             if not p.alive():
+                self.restart_role(p.name)
                 p.start()
+
+    def recover(self, timeout_s, log=print):
+        """Heals, then waits until every process runs and every node answers
+        PING (restarting any that exited meanwhile) and, with a coordinator,
+        until it names a primary. Returns the names of processes that exited
+        on their own after the heal (worth a look in their logs)."""
+        self.heal()
+        exited = []
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for p in self.procs.values():
+                if not p.alive():
+                    exited.append(f"{p.name} (exit {p.proc.returncode})")
+                    log(f"chaos: {p.name} exited with {p.proc.returncode} after the heal; "
+                        "restarting it")
+                    self.restart_role(p.name)
+                    p.start()
+            up = all(cl.ping("127.0.0.1", self.ports[n]) for n in NODE_NAMES)
+            if up and (not self.use_coordinator or self.coordinator_primary() is not None):
+                return exited
+            time.sleep(0.2)
+        raise cl.ClusterError(f"the cluster did not recover within {timeout_s} s")
 
     def stop(self):
         order = [n for n in ("coordinator",) + NODE_NAMES if n in self.procs]

@@ -26,6 +26,8 @@ import threading
 import time
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from pynode.chaos.history import Op
 
@@ -34,6 +36,16 @@ ACTIVE_KEYS = 3                 # keys in use at once
 SOCKET_TIMEOUT_S = 3.0
 FINAL_READ_TIMEOUT_S = 60.0
 RETRY_PAUSE_S = 0.05            # after an error, before the next op
+
+
+def watch_aborted(exc):
+    """True if a WatchError means EXEC answered nil (a watched key
+    changed), not a connection lost while watching."""
+    return "changed" in str(exc).lower()
+
+
+class RunEnded(Exception):
+    """Raised in a client that tries to begin a write after the end."""
 
 
 class KeyPool:
@@ -90,6 +102,7 @@ class Workload:
         self.stopping = False
         self.inflight = {}              # thread id -> Op in flight (writes only)
         self.inflight_lock = threading.Lock()
+        self.closed = False             # set by flush_inflight: no new write may begin
         self.flushed = set()            # threads whose last op flush_inflight() recorded
         self.keys = KeyPool(self.key_prefix, ops_max=self.key_ops_max)
 
@@ -97,9 +110,31 @@ class Workload:
     key_ops_max = KEY_OPS_MAX
 
     def connect(self):
-        port = self.topo.client_port(self.topo.primary_name())
+        """A connection to the primary, or None if the node named as primary
+        does not say so (replicas answer reads from the log, possibly
+        behind: a linearizable register must be read on the primary, whose
+        lease keeps it the only one; a demoted primary stops, closing the
+        connection)."""
+        name = self.topo.primary_name()
+        if name is None:
+            return None
+        conn = self._connect(name)
+        try:
+            role = conn.execute_command("ROLE")
+        except (redis.RedisError, OSError):
+            role = None
+        if not role or role[0] != "master":
+            conn.close()
+            return None
+        return conn
+
+    def _connect(self, name):
+        port = self.topo.client_port(name)
+        # No client-side retries: a resent INCR or RPUSH would be a second
+        # operation the history does not show.
         return redis.Redis(port=port, socket_timeout=SOCKET_TIMEOUT_S,
-                           socket_connect_timeout=SOCKET_TIMEOUT_S, decode_responses=True)
+                           socket_connect_timeout=SOCKET_TIMEOUT_S, decode_responses=True,
+                           retry=Retry(NoBackoff(), 0), retry_on_timeout=False)
 
     def client_loop(self, rng):
         """One client: ops until stop; a new process id after each info."""
@@ -108,7 +143,13 @@ class Workload:
         while not self.stopping:
             if conn is None:
                 conn = self.connect()
-            o = self.one_op(conn, process, rng)
+                if conn is None:
+                    time.sleep(RETRY_PAUSE_S)
+                    continue
+            try:
+                o = self.one_op(conn, process, rng)
+            except RunEnded:
+                break
             if o is None:
                 break                   # the run ended while it was in flight
             self.record(o)
@@ -127,6 +168,8 @@ class Workload:
         t0 = self.clock()
         if writes:
             with self.inflight_lock:
+                if self.closed:
+                    raise RunEnded()    # no write may start once the history is sealed
                 self.inflight[threading.get_ident()] = Op(process, f, key, value, "info", t0, None,
                                                           "still running when the run ended")
         return t0
@@ -142,6 +185,7 @@ class Workload:
     def flush_inflight(self):
         """Records every op still in flight as indeterminate."""
         with self.inflight_lock:
+            self.closed = True
             left = list(self.inflight.values())
             self.flushed.update(self.inflight)
             self.inflight.clear()
@@ -176,6 +220,9 @@ class Workload:
         for k in (keys or self.keys.all):
             while time.monotonic() < deadline:
                 conn = self.connect()
+                if conn is None:
+                    time.sleep(0.2)
+                    continue
                 try:
                     o = self.read_op(conn, process, k, rng)
                 finally:
@@ -233,8 +280,13 @@ class RegisterWorkload(Workload):
                 except redis.ReadOnlyError as exc:
                     return Op(process, "cas", k, [observed, new], "fail", t0, self.clock(),
                               f"ReadOnlyError: {exc}"[:200])
-                except redis.WatchError:
-                    # nothing written; what GET saw is still a valid read
+                except redis.WatchError as exc:
+                    if not watch_aborted(exc):
+                        # redis-py reports a lost connection during EXEC as a
+                        # WatchError too: EXEC may have run
+                        return Op(process, "cas", k, [observed, new], "info", t0, None,
+                                  f"WatchError: {exc}"[:200])
+                    # EXEC answered nil: nothing written; what GET saw is a valid read
                     return Op(process, "read", k, observed, "ok", t0, self.clock())
             return Op(process, "cas", k, [observed, new], "ok", t0, self.clock())
         except (redis.RedisError, OSError) as exc:
