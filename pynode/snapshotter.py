@@ -36,10 +36,11 @@ from pynode._engine import Engine, SnapshotError
 from pynode.progress import Progress
 
 MARGIN_DEFAULT = 1000           # entries kept below a snapshot's seq when truncating
-READ_BYTES = 4 << 20
+READ_BYTES = 1 << 20             # small reads keep a logd responsive to APPENDs
 REQUEST_TIMEOUT_S = 2.0
 STALL_ROUNDS_MAX = 50           # full rotations over the logds without progress
 STALL_SLEEP_S = 0.1
+NICE_DEFAULT = 10               # the snapshotter is background work
 EFFECT_HEADER = struct.Struct("<QI")   # effect seq, record length
 
 
@@ -285,6 +286,9 @@ def parse_args(argv):
                    help="snapshots retained in the store")
     p.add_argument("--no-truncate", action="store_true", help="leave the logds untouched")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--nice", type=int, default=NICE_DEFAULT,
+                   help=f"CPU niceness increment: background work yields to serving nodes "
+                        f"sharing the machine (default {NICE_DEFAULT})")
     args = p.parse_args(argv)
     if args.margin < 0 or args.keep < 1:
         p.error("--margin must be >= 0 and --keep >= 1")
@@ -294,6 +298,8 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     endpoints = [e for e in args.logs.split(",") if e]
+    if args.nice > 0:
+        os.nice(args.nice)
     started_ms = int(time.time() * 1000)
     snapshot_store.write_status(args.store, status="building", pid=os.getpid(),
                                 started_ms=started_ms)
