@@ -43,6 +43,9 @@ def add_arguments(p):
                    help=f"concurrent clients (default {CLIENTS_DEFAULT})")
     p.add_argument("--lease-ms", type=int, default=2000, help="node lease (default 2000)")
     p.add_argument("--drift", type=float, default=0.05, help="clock drift bound (default 0.05)")
+    p.add_argument("--client", choices=["resp", "zmq"], default="resp",
+                   help="resp (default): redis-py; zmq: the counter workload's INCRs go "
+                        "through the ZeroMQ client (pynode.client)")
     p.add_argument("--keep", action="store_true",
                    help="keep the cluster's data directories under --out")
     return p
@@ -67,6 +70,10 @@ def run(args):
     out = os.path.abspath(args.out or tempfile.mkdtemp(prefix="memorydb-chaos-"))
     os.makedirs(out, exist_ok=True)
     have_coord = coordinator_available()
+    if args.client == "zmq" and args.workload != "counter":
+        print("memorydb chaos: --client zmq is implemented for --workload counter only",
+              file=sys.stderr)
+        return 2
     try:
         kinds = parse_kinds(args.nemesis, have_coord)
     except ValueError as exc:
@@ -118,7 +125,8 @@ class Run:
         return self.check(errors)
 
     def exercise(self, topo):
-        wl = WORKLOADS[self.args.workload](topo, self.clock, self.record, self.seed)
+        extra = {"client": self.args.client} if self.args.workload == "counter" else {}
+        wl = WORKLOADS[self.args.workload](topo, self.clock, self.record, self.seed, **extra)
         steps = nemesis.plan(self.seed, self.args.time, self.kinds, self.args.lease_ms,
                              self.args.drift)
         nem = nemesis.Nemesis(topo, steps, self.clock, self.record,

@@ -3,6 +3,7 @@ coordinator once it exists), every link through a fault-injecting proxy.
 
 Links (each a Proxy named as below, see proxy.py):
     client->n1           clients reach node n1's RESP port only through this
+    zmq->n1              ZeroMQ clients reach n1's gateway (--zmq-bind) through this
     n1->logd-a           node n1's replicator reaches logd a only through this
     coord->n1            the coordinator reaches n1's control endpoint
     coord->logd-a        the coordinator reaches logd a
@@ -122,6 +123,10 @@ class Topology:
     def client_port(self, node):
         return self.proxy_ports[f"client->{node}"]
 
+    def zmq_endpoints(self):
+        """The nodes' ZeroMQ endpoints, as clients reach them (proxied)."""
+        return [f"tcp://127.0.0.1:{self.proxy_ports[f'zmq->{n}']}" for n in NODE_NAMES]
+
     def _proxy(self, name, target_port):
         self.proxy_ports[name] = cl.free_port()
         self.hub.add(name, self.proxy_ports[name], target_port)
@@ -149,6 +154,8 @@ class Topology:
             self.ports[n] = cl.free_port()
             self.ports[f"{n}-control"] = cl.free_port()
             self._proxy(f"client->{n}", self.ports[n])
+            self.ports[f"{n}-zmq"] = cl.free_port()
+            self._proxy(f"zmq->{n}", self.ports[f"{n}-zmq"])
             for az in cl.LOGD_AZS:
                 self._proxy(f"{n}->logd-{az}", self.ports[f"logd-{az}"])
             if self.use_coordinator:
@@ -191,6 +198,7 @@ class Topology:
                          for az in cl.LOGD_AZS]
             cmd = cl.node_command(n, self.roles[n], self.ports[n], "127.0.0.1", d, endpoints,
                                   self.durability_timeout_ms)
+            cmd += ["--zmq-bind", f"tcp://127.0.0.1:{self.ports[f'{n}-zmq']}"]
             if self.use_coordinator:
                 cmd += ["--control", f"tcp://127.0.0.1:{self.ports[f'{n}-control']}",
                         "--lease-ms", str(self.lease_ms), "--drift", str(self.drift)]
