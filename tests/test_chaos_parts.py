@@ -66,3 +66,20 @@ def test_plot_and_unavailability():
     assert report.summarize(u["kill"])["max_s"] == pytest.approx(2.1, abs=0.02)
     png = report.plot(ops, faults, 10.0)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_summary_table(tmp_path, capsys):
+    import json as _json
+    from pynode.chaos import history as h
+    from pynode.chaos.summary import main
+    d = tmp_path / "run1"
+    d.mkdir()
+    ops = [op(0, "write", "x", i, "ok", i * 0.1, i * 0.1 + 0.01) for i in range(50)]
+    h.save(str(d / "history.jsonl"), ops, [Fault("kill", "n1", 1.0, 2.0)])
+    (d / "result.json").write_text(_json.dumps({
+        "workload": "register", "seed": 3, "time_s": 5, "valid": True, "anomalies": [],
+        "counts": {"ok": 50, "fail": 0, "info": 0, "keys": 1}}))
+    assert main([str(d)]) == 0
+    out = capsys.readouterr().out
+    assert "| run1 | register | 3 | 50 (50/0/0) | 1 | 0 | VALID |" in out
+    assert "| kill | 1 |" in out

@@ -151,7 +151,8 @@ class Run:
 
     def check(self, nemesis_errors):
         res = checkers.check(self.ops, self.args.workload)
-        unavail = report.unavailability(self.ops, self.faults, getattr(self, "duration_s", 0.0))
+        # measured while clients ran: after --time nobody sends, so no gap then is a fault's
+        unavail = report.unavailability(self.ops, self.faults, float(self.args.time))
         anomalies = len(res.anomalies)
         valid = res.valid and not res.unknown
         meta = {"workload": self.args.workload, "seed": self.seed, "time_s": self.args.time,

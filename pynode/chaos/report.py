@@ -98,7 +98,8 @@ def plot(ops, faults, duration_s):
 def unavailability(ops, faults, duration_s):
     """Per fault: the longest stretch without any ok completion that starts
     inside the fault window or runs into it (seconds), measured up to the
-    next fault's start. Returns {kind: [seconds, ...]}."""
+    next fault's start (or duration_s, when the clients stopped). Returns
+    {kind: [seconds, ...]}."""
     done = sorted(o.complete_s for o in ops if o.outcome == "ok")
     out = {}
     fs = sorted(faults, key=lambda f: f.start_s)
