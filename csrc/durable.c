@@ -53,6 +53,8 @@ static struct {
     marg *argv;                      /* scratch for parsing records */
     int argv_cap;
     durable_stats st;
+    long long last_cron_ms;      /* when durable_cron last ran */
+    long long grace_from_ms;     /* peer heartbeat grace restarts here after our own pause */
 } D;
 
 static long long mono_ms(void)
@@ -469,9 +471,17 @@ void durable_cron(long long now_unused)
     __atomic_store_n(&D.effects->producer_alive_ms, (uint64_t)now, __ATOMIC_RELEASE);
     wake_engine_handler(NULL, D.wake_engine_fd, NULL, 0);   /* missed wake-ups heal here */
 
+    /* If this loop itself did not run for a while (the whole node was
+     * SIGSTOPped, or starved), the replicator's beat is old for the same
+     * reason: give it a fresh grace period rather than calling it dead. */
+    if (D.last_cron_ms && now - D.last_cron_ms > PEER_DEAD_MS / 2)
+        D.grace_from_ms = now;
+    D.last_cron_ms = now;
     uint64_t peer = __atomic_load_n(&D.apply->producer_alive_ms, __ATOMIC_ACQUIRE);
     long long grace = peer ? PEER_DEAD_MS : 10 * PEER_DEAD_MS;   /* first start is slower */
     long long since = peer ? (long long)peer : D.started_ms;
+    if (since < D.grace_from_ms)
+        since = D.grace_from_ms;
     if (now - since > grace) {
         die_soon("the replicator stopped answering");
         return;

@@ -32,6 +32,7 @@ LOGD_AZS = ("a", "b", "c")
 LOG_ID = 0
 LOGD_READY_TIMEOUT_S = 15.0    # until a logd answers STATUS
 NODE_READY_TIMEOUT_S = 60.0    # until a node answers PING (a primary replays the log first)
+COORDINATOR_READY_TIMEOUT_S = 10.0   # until the coordinator names the primary
 STOP_TIMEOUT_S = 10.0          # SIGTERM grace before SIGKILL
 GROUP_GONE_TIMEOUT_S = 3.0     # a node's replicator follows its parent within this
 REPLICAS_MAX = 16              # bound: one port each after --port
@@ -171,6 +172,21 @@ def coordinator_command(endpoints, controls, bind, port, lease_ms=None, master_n
     if lease_ms is not None:
         cmd += ["--lease-ms", str(lease_ms)]
     return cmd
+
+
+def sentinel_primary(host, port, timeout_s=0.5):
+    """(host, port) of the primary the coordinator on host:port announces."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s) as s:
+            s.sendall(b"*3\r\n$8\r\nSENTINEL\r\n$23\r\nget-master-addr-by-name\r\n"
+                      b"$8\r\nmemorydb\r\n")
+            data = s.recv(256)
+    except OSError:
+        return None
+    parts = data.split(b"\r\n")
+    if not data.startswith(b"*2") or len(parts) < 5:
+        return None
+    return parts[2].decode(), int(parts[4])
 
 
 def control_status(endpoint, timeout_s=0.5):
@@ -419,6 +435,10 @@ class Cluster:
         if not ok:
             raise ClusterError(f"the coordinator did not answer PING on {self.bind}:{port} "
                                f"(exit code {proc.poll()}); its output:\n{c.log_tail()}")
+        # Ready means it knows who the primary is (its first polls), if any serves.
+        if any(n.alive() for n in self.nodes):
+            wait_until(lambda: sentinel_primary(self.bind, port) is not None,
+                       COORDINATOR_READY_TIMEOUT_S, proc, self.abort)
         return c
 
     def restart_coordinator(self):

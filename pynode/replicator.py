@@ -89,6 +89,8 @@ class Shared:
         self.wake_self = a.wake_replicator_fd
         self.wake_engine = a.wake_engine_fd
         self.started_ms = mono_ms()
+        self.last_check_ms = 0
+        self.grace_from_ms = 0
 
     def wake(self):
         try:
@@ -106,10 +108,17 @@ class Shared:
         self.apply.producer_alive_ms = mono_ms()
 
     def engine_alive(self):
+        now = mono_ms()
+        # If we ourselves did not run for a while (the whole node was
+        # SIGSTOPped, or starved), the engine's beat is old for the same
+        # reason: give it a fresh grace period rather than calling it dead.
+        if self.last_check_ms and now - self.last_check_ms > PEER_DEAD_MS // 2:
+            self.grace_from_ms = now
+        self.last_check_ms = now
         beat = self.effects.producer_alive_ms
-        since = beat if beat else self.started_ms
+        since = max(beat if beat else self.started_ms, self.grace_from_ms)
         grace = PEER_DEAD_MS if beat else 10 * PEER_DEAD_MS
-        return mono_ms() - since <= grace
+        return now - since <= grace
 
     def set_role(self, role, epoch=None):
         if epoch is not None:
@@ -401,6 +410,7 @@ class Primary:
                 self.node.ctl.reply(self.stepping_down[0], {
                     "ok": True, "commit_seq": qc.commit_seq, "epoch": self.epoch,
                     "last_lease": list(self.last_lease)})
+                time.sleep(0.2)        # let ZeroMQ deliver the reply before we exit (LINGER 0)
                 self.demote("planned handover")
                 return 0
         return 0
