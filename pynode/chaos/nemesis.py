@@ -20,7 +20,9 @@ Kinds (the --nemesis names):
     clock        restart a node with MEMORYDB_CLOCK_RATE = 1 +- up to 90% of
                  the drift bound (its lease clock runs fast or slow)
 """
+import os
 import random
+import shutil
 import time
 from dataclasses import dataclass, field
 
@@ -180,8 +182,6 @@ class Nemesis:
         p = self.topo.procs[target]
         p.kill()
         if step.detail.get("wipe"):
-            import shutil
-            import os
             shutil.rmtree(p.dir_path, ignore_errors=True)
             os.makedirs(p.dir_path, exist_ok=True)
         return lambda: self._restart(target)
