@@ -216,7 +216,8 @@ def run_up_standalone(args, data_dir):
 
 def not_implemented(name):
     def run(args):
-        print(f"memorydb {name}: not implemented yet", file=sys.stderr)
+        print(f"memorydb {name}: unavailable (its module could not be imported; "
+              "is the package fully installed?)", file=sys.stderr)
         return 2
     return run
 
@@ -231,10 +232,12 @@ SUBCOMMANDS = {
     "node": ("run one node in this process", add_node_options, run_node),
     "version": ("print the version", add_version_args, run_version),
     "logd": ("run a log daemon (not implemented yet)", no_args, not_implemented("logd")),
-    "coordinator": ("run the coordinator (not implemented yet)", no_args,
+    "coordinator": ("run the coordinator: leases, promotion, Sentinel discovery", no_args,
                     not_implemented("coordinator")),
-    "status": ("show what runs (not implemented yet)", no_args, not_implemented("status")),
-    "snapshot": ("take a snapshot (not implemented yet)", no_args, not_implemented("snapshot")),
+    "status": ("show each node, logd and the coordinator of a deployment", no_args,
+               not_implemented("status")),
+    "snapshot": ("build a snapshot off-box and truncate the log below it", no_args,
+                 not_implemented("snapshot")),
 }
 
 # Subcommands provided by other packages: name -> modules tried in order.

