@@ -52,6 +52,15 @@ def free_port(bind="127.0.0.1"):
         return s.getsockname()[1]
 
 
+def free_port_run(n, bind="127.0.0.1", attempts=200):
+    """The first of n consecutive ports on bind that were free a moment ago."""
+    for _ in range(attempts):
+        base = free_port(bind)
+        if base + n <= 65536 and all(port_free(bind, base + i) for i in range(n)):
+            return base
+    raise ClusterError(f"no run of {n} free ports on {bind}")
+
+
 def port_free(bind, port):
     """True if nothing listens on bind:port (so a PING answer later is ours)."""
     with socket.socket() as s:

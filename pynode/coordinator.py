@@ -41,7 +41,8 @@ HANDOVER_TIMEOUT_S = 10.0
 
 
 def log(msg):
-    print(f"coordinator[{os.getpid()}]: {msg}", file=sys.stderr, flush=True)
+    stamp = time.strftime("%H:%M:%S", time.localtime()) + f".{int(time.time() * 1000) % 1000:03d}"
+    print(f"{stamp} coordinator[{os.getpid()}]: {msg}", file=sys.stderr, flush=True)
 
 
 class LogdWatch:

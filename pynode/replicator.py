@@ -63,7 +63,8 @@ PENDING_ENTRIES_MAX = 1 << 16      # DATA entries in flight (bounded by the writ
 
 
 def log(msg):
-    print(f"replicator[{os.getpid()}]: {msg}", file=sys.stderr, flush=True)
+    stamp = time.strftime("%H:%M:%S", time.localtime()) + f".{int(time.time() * 1000) % 1000:03d}"
+    print(f"{stamp} replicator[{os.getpid()}]: {msg}", file=sys.stderr, flush=True)
 
 
 def mono_ms():

@@ -355,3 +355,42 @@ def test_no_replicas_survives_a_logd_and_a_restarted_node_is_promoted(cluster):
     assert [r.get(f"z{i}") for i in range(50)] == [str(i).encode() for i in range(50)]
     assert r.set("after", "restart")
     assert_one_primary_per_epoch(c)
+
+
+def test_two_coordinators_elect_one_primary_per_epoch(cluster):
+    """A second coordinator watching the same shard: both may try to promote
+    (different replicas, or the same epoch); the log's seals let at most one
+    win each epoch, and the clients' history stays linearizable."""
+    c = cluster(replicas=2)
+    from pynode.cluster import coordinator_command
+    second_port = free_port()
+    argv = coordinator_command(c.endpoints, [n.info["control"] for n in c.nodes],
+                               c.bind, second_port, LEASE_MS)
+    proc, _ = c._popen(argv, "coordinator-2.log")
+    try:
+        assert wait_until(lambda: _sentinel_says(second_port) == (c.bind, c.port), 10)
+        old = primary_addr(c)
+        w = Registers(c, seed=6).start()
+        run_for(0.5)
+        kill_group(c.find_primary(5).pid)
+        new = wait_new_primary(c, old)
+        assert wait_until(lambda: _sentinel_says(second_port) == new, FAILOVER_TIMEOUT_S)
+        run_for(1.0)
+        w.stop()
+        w.final_reads(new[1])
+        assert_linearizable(w)
+        assert_one_primary_per_epoch(c)
+        serving = [n for n in c.nodes if n.alive() and _role(n.info["port"]) == b"master"]
+        assert len(serving) == 1
+    finally:
+        kill_group(proc.pid)
+        proc.wait()
+
+
+def _sentinel_says(port):
+    try:
+        got = redis.Redis(port=port, socket_timeout=1).execute_command(
+            "SENTINEL", "get-master-addr-by-name", "memorydb")
+        return (got[0].decode(), int(got[1])) if got else None
+    except (redis.RedisError, OSError):
+        return None
