@@ -28,6 +28,7 @@ from pynode.chaos.proxy import ProxyHub
 
 NODE_NAMES = ("n1", "n2", "n3")
 STOP_TIMEOUT_S = 5.0
+START_ATTEMPTS = 3              # a start that lost a port race is retried with new ports
 
 
 def coordinator_available():
@@ -137,14 +138,25 @@ class Topology:
 
     # ------------------------------------------------------------ start
 
-    def start(self):
-        os.makedirs(self.dir, exist_ok=True)
-        self.hub = ProxyHub()
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
+    def start(self, attempts=START_ATTEMPTS):
+        """Starts everything; a port picked free can be taken by another
+        process before ours binds it, so a failed start is retried from
+        scratch (new ports, empty directories) a few times."""
+        for attempt in range(1, attempts + 1):
+            shutil.rmtree(self.dir, ignore_errors=True)
+            os.makedirs(self.dir, exist_ok=True)
+            self.hub = ProxyHub()
+            self.procs, self.ports, self.proxy_ports, self.roles = {}, {}, {}, {}
+            try:
+                self._start()
+                return self
+            except cl.ClusterError:
+                self.stop()
+                if attempt == attempts:
+                    raise
+            except BaseException:
+                self.stop()
+                raise
         return self
 
     def _start(self):
