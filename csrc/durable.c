@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "durable.h"
+#include "snapshot.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -361,6 +362,29 @@ static int apply_entry(const unsigned char *p, size_t len)
     return 0;
 }
 
+/* A control record: "LOAD <path>" restores a snapshot (node bootstrap or a
+ * replica that fell behind a truncated log). The loader verifies the whole
+ * file before it replaces anything. */
+static int apply_control(const unsigned char *p, size_t len)
+{
+    char path[4096];
+    if (len < 6 || len - 5 >= sizeof(path) || memcmp(p, "LOAD ", 5) != 0) {
+        snprintf(D.apply_err, sizeof(D.apply_err), "unknown control record");
+        return -1;
+    }
+    memcpy(path, p + 5, len - 5);
+    path[len - 5] = 0;
+    snapshot_header h;
+    char err[256];
+    if (snapshot_load_file(server.eng, path, &h, err, sizeof(err)) != 0) {
+        snprintf(D.apply_err, sizeof(D.apply_err), "snapshot %s refused: %s", path, err);
+        return -1;
+    }
+    fprintf(stderr, "pymemorydb: loaded snapshot %s (log seq %llu, %llu keys)\n", path,
+            (unsigned long long)h.seq, (unsigned long long)h.key_count);
+    return 0;
+}
+
 static void take_apply_records(void)
 {
     for (int round = 0; round < 64 && !D.apply_failed; round++) {
@@ -379,7 +403,10 @@ static void take_apply_records(void)
             memcpy(&seq, D.apply_buf + off, 8);
             memcpy(&len, D.apply_buf + off + 8, 4);
             off += 12;
-            if (apply_entry(D.apply_buf + off, len) != 0) {
+            int rc = (seq & APPLY_CONTROL) ? apply_control(D.apply_buf + off, len)
+                                           : apply_entry(D.apply_buf + off, len);
+            seq &= ~APPLY_CONTROL;
+            if (rc != 0) {
                 D.apply_failed = 1;
                 D.st.apply_errors++;
                 if (!D.apply_err[0])

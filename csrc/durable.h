@@ -56,6 +56,11 @@
 
 #define PEER_DEAD_MS    1000   /* heartbeat age after which the peer is dead */
 
+/* An apply-ring record whose seq has this bit set is a control record, not
+ * a log entry: its payload is "LOAD <path>" (replace the keyspace with the
+ * verified snapshot at path, covering log seq = seq without the bit). */
+#define APPLY_CONTROL   (1ULL << 63)
+
 typedef struct durable_stats {
     uint64_t records_out;        /* effect records handed to the replicator */
     uint64_t records_applied;    /* records applied from the log */

@@ -390,6 +390,7 @@ class Cluster:
         control = old.info["control"] if old else f"tcp://127.0.0.1:{free_port()}"
         argv = node_command(name, role, port, self.bind, node_dir, self.endpoints,
                             self.durability_timeout_ms, control=control, lease_ms=self.lease_ms)
+        argv += ["--snapshot-dir", os.path.join(self.data_dir, "snapshots")]
         zmq_ep = old.info["zmq"] if old else f"tcp://{self.bind}:{free_port(self.bind)}"
         argv += ["--zmq-bind", zmq_ep]                             # the ZeroMQ API (issue 9)
         proc, log_path = self._popen(argv, f"node-{name}.log")

@@ -55,6 +55,9 @@ def add_durable_options(p):
     p.add_argument("--lease-margin-ms", type=int, default=None,
                    help="the primary stops serving this long before its lease ends "
                         "(default max(100, lease/20))")
+    p.add_argument("--snapshot-dir", default="",
+                   help="snapshot store to bootstrap from (the newest verified snapshot, "
+                        "then the log after it); empty: replay the whole log")
     p.add_argument("--drift", type=float, default=0.05,
                    help="clock rate error bound assumed between nodes and coordinator (default 0.05)")
     return p
@@ -75,7 +78,8 @@ def _replicator_cmd(args, fds):
             "--role", args.role, "--name", args.name,
             "--control", args.control, "--lease-ms", str(args.lease_ms),
             "--lease-margin-ms", str(margin_ms(args)), "--drift", str(args.drift),
-            "--resp-addr", f"{args.bind}:{args.port}"]
+            "--resp-addr", f"{args.bind}:{args.port}",
+            "--snapshot-dir", os.path.abspath(args.snapshot_dir) if args.snapshot_dir else ""]
 
 
 def _stop(proc, timeout_s=5.0):

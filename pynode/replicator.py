@@ -52,6 +52,7 @@ AUX_APPLIED = 0
 AUX_ROLE, AUX_EPOCH, AUX_LOG_COMMIT, AUX_LOG_LAST = 0, 1, 2, 3
 AUX_INTEGRITY_SEQ = 4             # replica: first log seq that failed verification (0: none)
 AUX_LEASE_UNTIL = 5               # primary: lease bound, real CLOCK_MONOTONIC ms (0: none)
+APPLY_CONTROL = 1 << 63           # csrc/durable.h: an apply record that is a command, not an entry
 ROLE_LOADING, ROLE_PRIMARY, ROLE_REPLICA, ROLE_DEMOTED = 0, 1, 2, 3
 PEER_DEAD_MS = 1000
 
@@ -245,7 +246,9 @@ class Primary:
             else:
                 raise LogError("could not win an epoch")
             sealed_ms = self.clock.now_ms()
-            entries = read_committed(conns, self.args.log_id, 1, tail) if tail else []
+            snap = self.node.restore_snapshot(max_seq=tail)
+            start = snap.seq + 1 if snap else 1
+            entries = read_committed(conns, self.args.log_id, start, tail) if tail >= start else []
         finally:
             for c in conns:
                 c.close()
@@ -525,8 +528,14 @@ class Replica:
             self.switch_logd()
             return False
         if rep.status == wire.Status.TRUNCATED:
-            raise LogError("the log was truncated below this replica's position "
-                           "(restore from a snapshot is not implemented yet)")
+            # We fell behind the log's truncation point: continue from a
+            # snapshot that covers our position (the engine swaps it in).
+            snap = self.node.restore_snapshot(min_seq=self.chain.next_seq - 1)
+            if snap is None:
+                raise LogError("the log was truncated below this replica's position "
+                               f"({self.chain.next_seq}) and no snapshot covers it")
+            self.chain = chain_after(snap)
+            return True
         if rep.status != wire.Status.OK:
             self.switch_logd()
             return False
@@ -613,6 +622,9 @@ class Replica:
     def run(self):
         """Tails the log; returns a Primary after a successful promotion, or
         None when stopped."""
+        snap = self.node.restore_snapshot()
+        if snap is not None:
+            self.chain = chain_after(snap)
         self.s.set_role(ROLE_REPLICA)
         log("replica: tailing the log")
         next_beat = 0.0
@@ -646,6 +658,17 @@ class Replica:
         return None
 
 
+def chain_after(snap):
+    """The verification chain continuing after a snapshot: the next entry
+    must chain from the snapshot's running checksum, and re-reading entry
+    snap.seq must reproduce it from prev_running_crc (the log still holds
+    what the snapshot was built from)."""
+    chain = Chain(snap.seq + 1, snap.epoch, snap.running_crc)
+    if snap.seq > 0:
+        chain.prev_running = snap.prev_running_crc
+    return chain
+
+
 class Node:
     """What both roles share: the rings, the options, the lease clock and
     the control endpoint."""
@@ -660,6 +683,22 @@ class Node:
         if not lease_safe(args.lease_ms, args.drift, args.lease_margin_ms):
             log(f"warning: lease {args.lease_ms} ms with margin {args.lease_margin_ms} ms is "
                 f"not safe for drift {args.drift}")
+
+    def restore_snapshot(self, max_seq=None, min_seq=0):
+        """Loads the newest verified snapshot (with seq <= max_seq and >=
+        min_seq) into the engine through the apply ring; returns it, or None
+        when there is none (or no --snapshot-dir)."""
+        if not self.args.snapshot_dir:
+            return None
+        from pynode import snapshot_store
+        snap = snapshot_store.latest_verified(self.args.snapshot_dir, log_id=self.args.log_id,
+                                              warn=log, max_seq=max_seq)
+        if snap is None or snap.seq < min_seq:
+            return None
+        log(f"restoring snapshot {snap.path} (log seq {snap.seq})")
+        self.s.push_apply(APPLY_CONTROL | snap.seq, b"LOAD " + snap.path.encode(), self.stop)
+        self.s.wait_applied(snap.seq, self.stop)
+        return snap
 
     def new_keeper(self):
         return LeaseKeeper(self.args.lease_ms, self.args.lease_margin_ms)
@@ -707,6 +746,7 @@ def parse_args(argv):
     p.add_argument("--lease-margin-ms", type=int, default=100)
     p.add_argument("--drift", type=float, default=0.05)
     p.add_argument("--resp-addr", default="")
+    p.add_argument("--snapshot-dir", default="")
     return p.parse_args(argv)
 
 
