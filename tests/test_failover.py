@@ -394,3 +394,28 @@ def _sentinel_says(port):
         return (got[0].decode(), int(got[1])) if got else None
     except (redis.RedisError, OSError):
         return None
+
+
+def test_switch_master_message_and_sentinel_records(cluster):
+    c = cluster(replicas=1)
+    s = redis.Redis(*sentinel_addr(c), socket_timeout=5)
+    masters = s.sentinel_masters()
+    m = masters["memorydb"]
+    assert (m["ip"], m["port"], m["is_master"], m["is_odown"]) == (c.bind, c.port, True, False)
+    slaves = s.sentinel_slaves("memorydb")
+    assert [(x["ip"], x["port"], x["is_slave"]) for x in slaves] == [(c.bind, c.port + 1, True)]
+    assert s.sentinel_sentinels("memorydb") == []
+    assert s.ping()
+    raw = redis.Redis(*sentinel_addr(c), socket_timeout=5, protocol=2)
+    assert raw.execute_command("SENTINEL", "get-master-addr-by-name", "nosuch") is None
+    p = raw.pubsub()
+    p.subscribe("+switch-master")
+    assert p.get_message(timeout=5)["type"] == "subscribe"
+    kill_group(c.find_primary(5).pid)
+    msg = None
+    deadline = time.monotonic() + FAILOVER_TIMEOUT_S
+    while msg is None and time.monotonic() < deadline:
+        msg = p.get_message(timeout=1)
+    assert msg is not None and msg["type"] == "message"
+    assert msg["data"] == f"memorydb {c.bind} {c.port} {c.bind} {c.port + 1}".encode()
+    p.close()
