@@ -174,10 +174,15 @@ def node_command(name, role, port, bind, node_dir, endpoints, durability_timeout
     return cmd
 
 
-def coordinator_command(endpoints, controls, bind, port, lease_ms=None, master_name="memorydb"):
+def coordinator_command(endpoints, controls, bind, port, lease_ms=None, master_name="memorydb",
+                        snapshot_dir=None, snapshot_every=None):
     cmd = [sys.executable, "-m", "pynode", "coordinator", "--logs", ",".join(endpoints),
            "--nodes", ",".join(controls), "--bind", bind, "--port", str(port),
            "--log-id", str(LOG_ID), "--master-name", master_name]
+    if snapshot_dir:
+        cmd += ["--snapshot-dir", snapshot_dir]
+    if snapshot_every:
+        cmd += ["--snapshot-every", str(snapshot_every)]
     if lease_ms is not None:
         cmd += ["--lease-ms", str(lease_ms)]
     return cmd
@@ -262,7 +267,7 @@ class Cluster:
 
     def __init__(self, data_dir, port=6379, bind="127.0.0.1", replicas=1,
                  durability_timeout_ms=None, log_output=True, abort=None,
-                 coordinator=True, coordinator_port=None, lease_ms=None):
+                 coordinator=True, coordinator_port=None, lease_ms=None, snapshot_every=None):
         if not 0 <= replicas <= REPLICAS_MAX:
             raise ClusterError(f"--replicas must be between 0 and {REPLICAS_MAX}")
         self.data_dir = os.path.abspath(data_dir)
@@ -277,6 +282,7 @@ class Cluster:
         self.want_coordinator = coordinator
         self.coordinator_port = coordinator_port
         self.lease_ms = lease_ms
+        self.snapshot_every = snapshot_every   # automatic snapshots (coordinator default if None)
         self.coordinator = None           # the coordinator's Child once started
         self.cluster_file = os.path.join(self.data_dir, "cluster.json")
 
@@ -436,7 +442,9 @@ class Cluster:
     def start_coordinator(self):
         port = self.coordinator_port or free_port(self.bind)
         argv = coordinator_command(self.endpoints, [c.info["control"] for c in self.nodes],
-                                   self.bind, port, self.lease_ms)
+                                   self.bind, port, self.lease_ms,
+                                   snapshot_dir=os.path.join(self.data_dir, "snapshots"),
+                                   snapshot_every=self.snapshot_every)
         proc, log_path = self._popen(argv, "coordinator.log")
         c = Child("coordinator", "coordinator", proc, {"host": self.bind, "port": port}, log_path)
         self.coordinator = c

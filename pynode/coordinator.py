@@ -113,6 +113,31 @@ class NodeWatch:
                         role, int(st.get("applied_seq", 0)), int(st.get("epoch", 0)))
 
 
+class SnapshotSchedule:
+    """When to start a snapshotter: the log committed at least `every`
+    entries past the newest snapshot, none is running, and the last attempt
+    is not too recent. Pure; the coordinator spawns and reaps the process."""
+
+    RETRY_AFTER_S = 30.0
+
+    def __init__(self, every):
+        assert every > 0
+        self.every = every
+        self.running = False
+        self.last_start_s = None
+
+    def due(self, commit_seq, snapshot_seq, now_s):
+        if self.running or commit_seq - snapshot_seq < self.every:
+            return False
+        return self.last_start_s is None or now_s - self.last_start_s >= self.RETRY_AFTER_S
+
+    def started(self, now_s):
+        self.running, self.last_start_s = True, now_s
+
+    def finished(self):
+        self.running = False
+
+
 class CoordinatorProcess:
     def __init__(self, args, stop):
         self.args = args
@@ -132,6 +157,9 @@ class CoordinatorProcess:
         self.handover_requested = threading.Event()
         self.server = None
         self.last_primary = None
+        self.snapshots = SnapshotSchedule(args.snapshot_every) if args.snapshot_dir else None
+        self.snapshotter = None        # the running snapshotter's Popen
+        self.next_snapshot_check = 0.0
 
     # -- discovery (read by the RESP threads)
     def get_view(self):
@@ -174,8 +202,12 @@ class CoordinatorProcess:
                     for action in self.machine.tick(self.clock.now_ms()):
                         self.promote(action)
                 self.update_view(now)
+                self.schedule_snapshot(now)
                 time.sleep(LOOP_S)
         finally:
+            if self.snapshotter is not None and self.snapshotter.poll() is None:
+                self.snapshotter.terminate()
+                self.snapshotter.wait()
             if self.server:
                 self.server.close()
             for nw in self.nodes:
@@ -247,6 +279,32 @@ class CoordinatorProcess:
         for action in self.machine.handover(best, rep["last_lease"], local):
             self.promote(action)
 
+    # -- snapshots
+    def schedule_snapshot(self, now):
+        """Starts an off-box snapshotter (pynode/snapshotter.py) when the log
+        grew `--snapshot-every` entries past the newest snapshot."""
+        if self.snapshots is None or now < self.next_snapshot_check:
+            return
+        self.next_snapshot_check = now + 1.0
+        if self.snapshotter is not None and self.snapshotter.poll() is not None:
+            rc = self.snapshotter.returncode
+            log(f"snapshotter exited with code {rc}")
+            self.snapshotter = None
+            self.snapshots.finished()
+        from pynode import snapshot_store
+        snaps = snapshot_store.list_snapshots(self.args.snapshot_dir)
+        newest = snaps[-1][0] if snaps else 0
+        if not self.snapshots.due(self.machine.commit_seq, newest, now):
+            return
+        import subprocess
+        argv = [sys.executable, "-m", "pynode.snapshotter", "--logs", self.args.logs,
+                "--log-id", str(self.args.log_id), "--store", self.args.snapshot_dir,
+                "--no-progress"]
+        log(f"log at {self.machine.commit_seq}, newest snapshot at {newest}: "
+            "starting a snapshotter")
+        self.snapshotter = subprocess.Popen(argv, stdin=subprocess.DEVNULL)
+        self.snapshots.started(now)
+
     # -- discovery view
     def update_view(self, now):
         known = [nw for nw in self.nodes if nw.status is not None]
@@ -280,6 +338,11 @@ def add_arguments(p):
     p.add_argument("--lease-ms", type=int, default=2000)
     p.add_argument("--drift", type=float, default=0.05,
                    help="bound on clock rate error between any two processes (default 0.05)")
+    p.add_argument("--snapshot-dir", default="",
+                   help="snapshot store; with it, a snapshotter is started whenever the log "
+                        "grows --snapshot-every entries past the newest snapshot")
+    p.add_argument("--snapshot-every", type=int, default=100_000,
+                   help="log entries between automatic snapshots (default 100000)")
     p.add_argument("--margin-ms", type=int, default=None,
                    help="safety margin in ms (default max(100, lease/20), as the nodes use)")
     return p

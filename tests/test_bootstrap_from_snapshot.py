@@ -92,3 +92,34 @@ def test_replica_behind_truncation_catches_up_from_snapshot(data_dir):
         assert r2.get("y:199") == b"199" and r2.lrange("x:l3", 0, 2) == [b"3", b"23", b"43"]
     finally:
         c.stop()
+
+
+def test_coordinator_schedules_snapshots(data_dir):
+    """With --snapshot-every N the coordinator starts a snapshotter once the
+    log has grown N entries past the newest snapshot."""
+    from pynode import snapshot_store
+    c = Cluster(data_dir, port=free_port_run(1), replicas=0, snapshot_every=50)
+    c.start()
+    try:
+        r = redis.Redis(port=c.port, socket_timeout=20)
+        for i in range(200):
+            r.set(f"k{i}", i)                   # one log entry each: no pipelining
+        store = os.path.join(data_dir, "snapshots")
+        assert wait_until(lambda: snapshot_store.latest_verified(store) is not None, 60), \
+            c.coordinator.log_tail()
+        assert snapshot_store.latest_verified(store).seq >= 50
+    finally:
+        c.stop()
+
+
+def test_snapshot_schedule_rules():
+    from pynode.coordinator import SnapshotSchedule
+    s = SnapshotSchedule(every=100)
+    assert not s.due(99, 0, 0.0)
+    assert s.due(100, 0, 0.0)
+    s.started(0.0)
+    assert not s.due(1000, 0, 1.0)              # one at a time
+    s.finished()
+    assert not s.due(1000, 0, 10.0)             # a retry waits RETRY_AFTER_S
+    assert s.due(1000, 0, SnapshotSchedule.RETRY_AFTER_S)
+    assert not s.due(150, 100, 100.0)           # counted from the newest snapshot
