@@ -250,3 +250,22 @@ def test_async_timeout_on_a_dead_endpoint():
             await ac.get("k")
         await ac.close()
     asyncio.run(main())
+
+
+def test_once_bounds_and_arguments(zmq_node, c):
+    import redis                    # MEMORYDB.ONCE itself is sent over RESP here
+    r = redis.Redis(port=zmq_node.port)
+    assert r.execute_command("MEMORYDB.ONCE", "id", 2, 1, "INCR", "b") == 1
+    with pytest.raises(redis.ResponseError, match="too many unacknowledged"):
+        r.execute_command("MEMORYDB.ONCE", "id", (1 << 20) + 2, 1, "INCR", "b")
+    with pytest.raises(redis.ResponseError, match="must be > acked"):
+        r.execute_command("MEMORYDB.ONCE", "id", 3, 3, "INCR", "b")
+    with pytest.raises(redis.ResponseError, match="invalid client id"):
+        r.execute_command("MEMORYDB.ONCE", "x" * 65, 3, 2, "INCR", "b")
+    with pytest.raises(redis.ResponseError, match="only non-blocking writes"):
+        r.execute_command("MEMORYDB.ONCE", "id", 3, 2, "GET", "b")
+    with pytest.raises(redis.ResponseError, match="only non-blocking writes"):
+        r.execute_command("MEMORYDB.ONCE", "id", 3, 2, "BLPOP", "b", 0)
+    with pytest.raises(redis.ResponseError, match="wrong number of arguments for 'incr'"):
+        r.execute_command("MEMORYDB.ONCE", "id", 3, 2, "INCR")
+    assert c.get("b") == b"1"

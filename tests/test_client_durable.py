@@ -37,6 +37,16 @@ def test_durable_writes_and_replica_reads(cluster_factory):  # noqa: F811
         assert rc.llen("l") == 1000  # the last write seen: every earlier one too
         assert rc.get("n") == b"20"
         assert rc.incr("n") == 21    # writes still go to the primary
+    # the remembered replies are in the log: the replica holds the same
+    # keyspace, reserved keys included
+    import redis
+    prim = redis.Redis(port=c.primary.info["port"])
+    rep = redis.Redis(port=c.replica_nodes()[0].info["port"])
+    deadline = time.monotonic() + 20
+    while rep.get("n") != b"21" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert rep.keys(b"\xffmdb:once:*") and sorted(rep.keys("*")) == sorted(prim.keys("*"))
+    assert rep.execute_command("DEBUG", "DIGEST") == prim.execute_command("DEBUG", "DIGEST")
     replica_ep = c.replica_nodes()[0].info["zmq"]
     with Client(nodes=[replica_ep], timeout=1, retry_interval=0.2) as ro:
         assert ro.get("k") == b"v"
