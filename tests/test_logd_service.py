@@ -137,6 +137,16 @@ def test_logs_are_independent(svc):
     assert run(svc, Append(1, 0, 0, 0, ents(1, 2, 1)), log=1).status == Status.FENCED
 
 
+def test_store_syncs_data_and_meta_on_every_commit(svc):
+    """Durable before ack rests on these flags (docs/log-protocol.md,
+    Durability): a commit returns only after data pages and then the meta
+    page are flushed. Latency work must not turn either off."""
+    st, _ = svc
+    flags = st.env.flags()
+    assert flags["sync"] and flags["metasync"]
+    assert not flags["map_async"] and not flags["writemap"]
+
+
 def test_state_survives_reopen(tmp_path):
     path = str(tmp_path / "db")
     st = storage.LmdbStore(path, map_size=64 << 20)
