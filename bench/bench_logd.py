@@ -17,11 +17,12 @@ With --rounds N the whole set is repeated N times (the machine is shared:
 compare figures of one round) and the median and range of each figure are
 printed at the end.
 
-Usage: python bench/bench_logd.py [--seconds 5] [--rounds 1] [--dir DIR]
+Usage: python bench/bench_logd.py [--seconds 5] [--rounds 1] [--dir DIR] [--keep]
 """
 
 import argparse
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -211,6 +212,7 @@ def main(argv=None):
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--rounds", type=int, default=1, help="repeat everything; median and range at the end")
     ap.add_argument("--dir", default=None, help="where the logds keep LMDB (default: a temp dir)")
+    ap.add_argument("--keep", action="store_true", help="keep the LMDB directories afterwards")
     args = ap.parse_args(argv)
     if not crc.COMPILED:
         sys.exit("logd._crc32c is not built: run pip install -e . first")
@@ -227,6 +229,8 @@ def main(argv=None):
             p.terminate()
         for p in procs:
             p.wait(10)
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)   # GBs after a few rounds
     if len(rounds) > 1:
         print(f"-- median [min .. max] of {len(rounds)} rounds")
         for key in rounds[0]:
