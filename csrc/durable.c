@@ -11,6 +11,7 @@
 #include "snapshot.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -466,6 +467,28 @@ void durable_before_sleep(void)
     }
 }
 
+/* The replicator process no longer runs (it exited, or is a zombie we, its
+ * parent, have not reaped). Checked by pid every cron, so a dead replicator
+ * is noticed within 1/hz s whatever its last heartbeat said. */
+static int replicator_gone(void)
+{
+    uint64_t pid = __atomic_load_n(&D.apply->aux[AUX_REPLICATOR_PID], __ATOMIC_ACQUIRE);
+    if (pid == 0 || pid > INT32_MAX)
+        return 0;                          /* not started yet */
+    if (kill((pid_t)pid, 0) != 0)
+        return errno == ESRCH;
+    char path[64], buf[256];
+    snprintf(path, sizeof(path), "/proc/%llu/stat", (unsigned long long)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *close_paren = strrchr(buf, ')');     /* "pid (comm) S ..." */
+    return close_paren && close_paren[1] == ' ' && close_paren[2] == 'Z';
+}
+
 /* Every parked reply becomes an error saying its durability is unknown,
  * then the node stops: its memory holds writes the log may not have. */
 static void fail_parked(long long waited_ms)
@@ -504,8 +527,12 @@ void durable_cron(long long now_unused)
     if (D.last_cron_ms && now - D.last_cron_ms > PEER_DEAD_MS / 2)
         D.grace_from_ms = now;
     D.last_cron_ms = now;
+    if (replicator_gone()) {
+        die_soon("the replicator exited");
+        return;
+    }
     uint64_t peer = __atomic_load_n(&D.apply->producer_alive_ms, __ATOMIC_ACQUIRE);
-    long long grace = peer ? PEER_DEAD_MS : 10 * PEER_DEAD_MS;   /* first start is slower */
+    long long grace = peer ? PEER_HUNG_MS : 2 * PEER_HUNG_MS;   /* first start is slower */
     long long since = peer ? (long long)peer : D.started_ms;
     if (since < D.grace_from_ms)
         since = D.grace_from_ms;

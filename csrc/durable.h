@@ -54,7 +54,12 @@
 
 #define EXIT_DEMOTED    3      /* server_run's result when the node was demoted */
 
-#define PEER_DEAD_MS    1000   /* heartbeat age after which the peer is dead */
+#define PEER_DEAD_MS    1000   /* heartbeat age reported as a dead link (INFO) */
+#define PEER_HUNG_MS    10000  /* heartbeat age after which the peer is hung: stop.
+                                  Death is noticed at once by pid, not by beat:
+                                  a long command (DEBUG DIGEST of millions of
+                                  keys) may legitimately hold a loop that long */
+#define AUX_REPLICATOR_PID 6   /* apply ring: the replicator's pid (death check) */
 
 /* An apply-ring record whose seq has this bit set is a control record, not
  * a log entry: its payload is "LOAD <path>" (replace the keyspace with the

@@ -54,13 +54,20 @@ AUX_INTEGRITY_SEQ = 4             # replica: first log seq that failed verificat
 AUX_LEASE_UNTIL = 5               # primary: lease bound, real CLOCK_MONOTONIC ms (0: none)
 APPLY_CONTROL = 1 << 63           # csrc/durable.h: an apply record that is a command, not an entry
 ROLE_LOADING, ROLE_PRIMARY, ROLE_REPLICA, ROLE_DEMOTED = 0, 1, 2, 3
-PEER_DEAD_MS = 1000
+PEER_DEAD_MS = 1000                # a pause of our own longer than half this restarts the grace
+PEER_HUNG_MS = 10000               # csrc/durable.h: a heartbeat this old means hung
+AUX_REPLICATOR_PID = 6
 
 BATCH_BYTES_MAX = 1 << 20          # effect bytes per DATA entry
 HEARTBEAT_S = 0.05
 TAIL_POLL_S = 0.002                # replica: READ cadence while idle
 READ_BYTES = 4 << 20
 PENDING_ENTRIES_MAX = 1 << 16      # DATA entries in flight (bounded by the writer too)
+# Effect bytes appended but not yet committed. A lease renewal commits only
+# after everything queued before it, so this bounds its commit latency
+# (~ this / the log's throughput) well below the lease; above it the effects
+# wait in the ring and, beyond that, clients wait for their replies.
+INFLIGHT_BYTES_MAX = 8 << 20
 
 
 def log(msg):
@@ -91,6 +98,8 @@ class Shared:
         self.wake_self = a.wake_replicator_fd
         self.wake_engine = a.wake_engine_fd
         self.started_ms = mono_ms()
+        self.engine_pid = os.getppid()
+        self.apply.set_aux(AUX_REPLICATOR_PID, os.getpid())
         self.last_check_ms = 0
         self.grace_from_ms = 0
 
@@ -110,6 +119,11 @@ class Shared:
         self.apply.producer_alive_ms = mono_ms()
 
     def engine_alive(self):
+        """False once the engine (our parent) died, or has not beaten for
+        PEER_HUNG_MS: a long command may hold its loop for seconds, which
+        is not death (death is seen at once: we get reparented)."""
+        if os.getppid() != self.engine_pid:
+            return False
         now = mono_ms()
         # If we ourselves did not run for a while (the whole node was
         # SIGSTOPped, or starved), the engine's beat is old for the same
@@ -119,7 +133,7 @@ class Shared:
         self.last_check_ms = now
         beat = self.effects.producer_alive_ms
         since = max(beat if beat else self.started_ms, self.grace_from_ms)
-        grace = PEER_DEAD_MS if beat else 10 * PEER_DEAD_MS
+        grace = PEER_HUNG_MS if beat else 2 * PEER_HUNG_MS
         return now - since <= grace
 
     def set_role(self, role, epoch=None):
@@ -273,6 +287,8 @@ class Primary:
         """Moves every waiting effect record into DATA entries; True if any."""
         moved = False
         for _ in range(1024):
+            if self.qc.machine.uncommitted_bytes >= INFLIGHT_BYTES_MAX:
+                return moved
             blob, n = self.s.effects.pop_batch(BATCH_BYTES_MAX)
             if not n:
                 return moved
