@@ -21,6 +21,8 @@ given up on):
     complete_s   when the reply came (None for "info": it may still be
                  taking effect as far as any checker knows)
     error        the error text for fail/info (else None)
+    node         the node that answered, when the client knows (else None);
+                 for diagnosis, no checker uses it
 
 A history is a list of Ops; on disk it is one JSON object per line,
 written as the run goes (so a crash still leaves what happened). Faults the
@@ -45,6 +47,7 @@ class Op:
     invoke_s: float
     complete_s: Optional[float]
     error: Optional[str] = None
+    node: Optional[str] = None      # the node that answered, when known (diagnosis only)
 
     def __post_init__(self):
         assert self.f in FUNCTIONS, self.f
@@ -67,7 +70,7 @@ class Op:
         end = "?" if self.complete_s is None else f"{self.complete_s:.3f}"
         return (f"p{self.process} {self.f} {self.key if self.key is not None else ''} "
                 f"{json.dumps(self.value)} {self.outcome} [{self.invoke_s:.3f}, {end}]"
-                + (f" {self.error}" if self.error else ""))
+                + (f" @{self.node}" if self.node else "") + (f" {self.error}" if self.error else ""))
 
 
 @dataclass
@@ -93,7 +96,7 @@ def from_json(d):
         d = dict(d)
         return Fault(d.pop("fault"), d["target"], d["start_s"], d.get("end_s"), d.get("detail") or {})
     return Op(d["process"], d["f"], d.get("key"), d.get("value"), d["outcome"],
-              d["invoke_s"], d.get("complete_s"), d.get("error"))
+              d["invoke_s"], d.get("complete_s"), d.get("error"), d.get("node"))
 
 
 class HistoryWriter:

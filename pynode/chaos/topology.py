@@ -124,6 +124,13 @@ class Topology:
     def client_port(self, node):
         return self.proxy_ports[f"client->{node}"]
 
+    def node_of_zmq(self, endpoint):
+        """zmq->n proxy endpoint -> "zmq:n" (None if unknown)."""
+        for n in NODE_NAMES:
+            if endpoint == f"tcp://127.0.0.1:{self.proxy_ports[f'zmq->{n}']}":
+                return f"zmq:{n}"
+        return None
+
     def zmq_endpoints(self):
         """The nodes' ZeroMQ endpoints, as clients reach them (proxied)."""
         return [f"tcp://127.0.0.1:{self.proxy_ports[f'zmq->{n}']}" for n in NODE_NAMES]

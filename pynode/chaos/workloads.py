@@ -126,6 +126,7 @@ class Workload:
         if not role or role[0] != "master":
             conn.close()
             return None
+        conn.chaos_node = name
         return conn
 
     def _connect(self, name):
@@ -152,6 +153,8 @@ class Workload:
                 break
             if o is None:
                 break                   # the run ended while it was in flight
+            if o.node is None:
+                o.node = conn.chaos_node
             self.record(o)
             if o.outcome != "ok":
                 conn.close()
@@ -228,6 +231,7 @@ class Workload:
                 finally:
                     conn.close()
                 if o.outcome == "ok":
+                    o.node = conn.chaos_node
                     ops.append(o)
                     self.record(o)
                     break
@@ -358,8 +362,10 @@ class CounterWorkload(Workload):
         from pynode import client as zc
         t0 = self.begin(process, "incr", k, None, writes=True)
         try:
-            v = int(self.zmq_client().incr(k))
-            return Op(process, "incr", k, v, "ok", t0, self.clock())
+            c = self.zmq_client()
+            v = int(c.incr(k))
+            return Op(process, "incr", k, v, "ok", t0, self.clock(),
+                      node=self.topo.node_of_zmq(c.endpoint))
         except (zc.MemoryDBError, OSError) as exc:
             # the client resends on its own; whatever it gave up on may have run
             self.zmq_clients.c.close()      # a fresh client (new id) for the next op
