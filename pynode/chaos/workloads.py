@@ -44,6 +44,26 @@ def watch_aborted(exc):
     return "changed" in str(exc).lower()
 
 
+class NotPrimary(redis.RedisError):
+    """The node answered, but as a replica: its reads may be behind."""
+
+
+def primary_multi(conn, queue):
+    """MULTI; ROLE; <queue(pipe)>; EXEC -> the replies after ROLE. The
+    role is checked in the same atomic step as the reads, because redis-py
+    silently reconnects after a dropped connection, and a node restarted as
+    a replica on the same port answers reads from a log it is still
+    replaying."""
+    pipe = conn.pipeline(transaction=True)
+    pipe.execute_command("ROLE")
+    queue(pipe)
+    replies = pipe.execute()
+    role = replies[0]
+    if not role or role[0] != "master":
+        raise NotPrimary(f"ROLE says {role[0] if role else None!r}")
+    return replies[1:]
+
+
 class RunEnded(Exception):
     """Raised in a client that tries to begin a write after the end."""
 
@@ -256,7 +276,7 @@ class RegisterWorkload(Workload):
 
     def read_op(self, conn, process, k, rng):
         def fn():
-            v = conn.get(k)
+            (v,) = primary_multi(conn, lambda p: p.get(k))
             return "ok", None if v is None else int(v)
         return self.run_op(process, "read", k, None, fn, writes=False)
 
@@ -290,8 +310,10 @@ class RegisterWorkload(Workload):
                         # WatchError too: EXEC may have run
                         return Op(process, "cas", k, [observed, new], "info", t0, None,
                                   f"WatchError: {exc}"[:200])
-                    # EXEC answered nil: nothing written; what GET saw is a valid read
-                    return Op(process, "read", k, observed, "ok", t0, self.clock())
+                    # EXEC answered nil: nothing written (what GET saw is not
+                    # kept as a read: it was not checked against ROLE)
+                    return Op(process, "cas", k, [observed, new], "fail", t0, self.clock(),
+                              "WatchError: watched key changed")
             return Op(process, "cas", k, [observed, new], "ok", t0, self.clock())
         except (redis.RedisError, OSError) as exc:
             err = f"{type(exc).__name__}: {exc}"[:200]
@@ -318,14 +340,15 @@ class ListAppendWorkload(Workload):
     def txn(self, conn, process, micro):
         writes = any(m[0] == "append" for m in micro)
 
-        def fn():
-            pipe = conn.pipeline(transaction=True)
+        def queue(pipe):
             for mf, k, v in micro:
                 if mf == "append":
                     pipe.rpush(k, v)
                 else:
                     pipe.lrange(k, 0, -1)
-            replies = pipe.execute()
+
+        def fn():
+            replies = primary_multi(conn, queue)
             done = [[mf, k, [int(x) for x in rep] if mf == "r" else v]
                     for (mf, k, v), rep in zip(micro, replies)]
             return "ok", done
@@ -384,7 +407,7 @@ class CounterWorkload(Workload):
 
     def read_op(self, conn, process, k, rng):
         def fn():
-            v = conn.get(k)
+            (v,) = primary_multi(conn, lambda p: p.get(k))
             return "ok", 0 if v is None else int(v)
         return self.run_op(process, "read", k, None, fn, writes=False)
 
