@@ -283,6 +283,7 @@ class Cluster:
         self.coordinator_port = coordinator_port
         self.lease_ms = lease_ms
         self.snapshot_every = snapshot_every   # automatic snapshots (coordinator default if None)
+        self._aux_ports = set()              # ports handed out by aux_port()
         self.coordinator = None           # the coordinator's Child once started
         self.cluster_file = os.path.join(self.data_dir, "cluster.json")
 
@@ -338,6 +339,19 @@ class Cluster:
     def node_ports(self):
         return [self.port + i for i in range(self.replicas + 1)]
 
+    def aux_port(self, bind="127.0.0.1"):
+        """A free port for a logd, control, ZeroMQ or coordinator endpoint
+        that is none of the nodes' RESP ports (not bound yet while the
+        others start, so the kernel could hand one out) nor one given out
+        before."""
+        taken = set(self.node_ports()) | self._aux_ports
+        for _ in range(100):
+            port = free_port(bind)
+            if port not in taken:
+                self._aux_ports.add(port)
+                return port
+        raise ClusterError("no free port outside the nodes' ports")
+
     def check_ports(self):
         for p in self.node_ports():
             if not port_free(self.bind, p):
@@ -377,7 +391,7 @@ class Cluster:
     def _spawn_logd(self, az):
         logd_dir = os.path.join(self.data_dir, f"logd-{az}")
         os.makedirs(logd_dir, exist_ok=True)
-        endpoint = f"tcp://127.0.0.1:{free_port()}"
+        endpoint = f"tcp://127.0.0.1:{self.aux_port()}"
         proc, log_path = self._popen(logd_command(az, logd_dir, endpoint), f"logd-{az}.log")
         info = {"az": az, "endpoint": endpoint, "dir": logd_dir}
         self.logds.append(Child("logd", f"logd-{az}", proc, info, log_path))
@@ -393,11 +407,11 @@ class Cluster:
     def _start_node(self, name, role, port, old=None):
         node_dir = os.path.join(self.data_dir, f"node-{name}")
         os.makedirs(node_dir, exist_ok=True)
-        control = old.info["control"] if old else f"tcp://127.0.0.1:{free_port()}"
+        control = old.info["control"] if old else f"tcp://127.0.0.1:{self.aux_port()}"
         argv = node_command(name, role, port, self.bind, node_dir, self.endpoints,
                             self.durability_timeout_ms, control=control, lease_ms=self.lease_ms)
         argv += ["--snapshot-dir", os.path.join(self.data_dir, "snapshots")]
-        zmq_ep = old.info["zmq"] if old else f"tcp://{self.bind}:{free_port(self.bind)}"
+        zmq_ep = old.info["zmq"] if old else f"tcp://{self.bind}:{self.aux_port(self.bind)}"
         argv += ["--zmq-bind", zmq_ep]                             # the ZeroMQ API (issue 9)
         proc, log_path = self._popen(argv, f"node-{name}.log")
         info = {"name": name, "role": role, "port": port, "zmq": zmq_ep, "dir": node_dir,
@@ -440,7 +454,7 @@ class Cluster:
         return c
 
     def start_coordinator(self):
-        port = self.coordinator_port or free_port(self.bind)
+        port = self.coordinator_port or self.aux_port(self.bind)
         argv = coordinator_command(self.endpoints, [c.info["control"] for c in self.nodes],
                                    self.bind, port, self.lease_ms,
                                    snapshot_dir=os.path.join(self.data_dir, "snapshots"),
