@@ -42,8 +42,8 @@ def encode(obj):
 
 
 class ControlServer:
-    """ROUTER shell: poll() hands each decoded request to handler(req) and
-    sends back what it returns (a dict), or None to answer later through
+    """ROUTER shell: poll() hands each decoded request to handler(req, ident)
+    and sends back what it returns (a dict), or None to answer later through
     reply(ident, dict)."""
 
     def __init__(self, endpoint, ctx=None):
@@ -65,7 +65,7 @@ class ControlServer:
                 continue
             ident, body = frames[0], frames[-1]
             try:
-                reply = handler(decode_request(body))
+                reply = handler(decode_request(body), ident)
             except ValueError as exc:
                 reply = {"ok": False, "error": str(exc)}
             if reply is not None:

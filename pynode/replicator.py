@@ -40,7 +40,6 @@ from logd import wire
 from logd.crc import crc32c
 from logd.client import FencedError, LogdConn, LogError, QuorumClient
 from logd.wire import Kind
-from pynode import control
 from pynode._shm import Ring
 from pynode.control import ControlServer
 from pynode.election import lease_safe
@@ -362,43 +361,22 @@ class Primary:
         sd[1] = sd[1] + 1 if idle else 0
         return sd[1] >= 3
 
-    def on_control(self, req):
+    def on_control(self, req, ident):
         op = req["op"]
         if op == "status":
             return self.node.status("primary" if self.serving else "primary-waiting", self.epoch,
                                     self.qc.commit_seq if self.qc else 0, self.keeper)
         if op == "step_down":
-            return {"ok": False, "error": "not implemented here"}   # handled in run()
+            if self.stepping_down is None:
+                self.step_down(ident)
+            return None                 # answered once the handover drained (run())
         if op == "promote":
             return {"ok": False, "error": "already primary"}
         return {"ok": False, "error": f"unknown op {op!r}"}
 
     def poll_control(self):
-        ctl = self.node.ctl
-        if ctl is None:
-            return
-
-        def handle(req):
-            if req["op"] == "step_down":
-                if self.stepping_down is None:
-                    self.step_down(handle.ident)
-                return None                 # answered when the handover drained
-            return self.on_control(req)
-        # ControlServer hands us requests; step_down needs the asker's ident.
-        for _ in range(16):
-            try:
-                frames = ctl.sock.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
-                return
-            if len(frames) < 2:
-                continue
-            handle.ident = frames[0]
-            try:
-                reply = handle(control.decode_request(frames[-1]))
-            except ValueError as exc:
-                reply = {"ok": False, "error": str(exc)}
-            if reply is not None:
-                ctl.reply(frames[0], reply)
+        if self.node.ctl is not None:
+            self.node.ctl.poll(self.on_control)
 
     def run(self):
         qc = self.qc
@@ -575,7 +553,7 @@ class Replica:
         self.s.wake()
 
     # -- the coordinator
-    def on_control(self, req):
+    def on_control(self, req, ident=None):
         op = req["op"]
         if op == "status":
             return self.node.status("replica", self.chain.epoch, self.log_commit, None,
@@ -731,7 +709,7 @@ class Node:
                 raise SystemExit(0)
             self.s.heartbeat()
             if self.ctl is not None:
-                self.ctl.poll(lambda req: self.status("primary-waiting", 0, 0, None)
+                self.ctl.poll(lambda req, ident: self.status("primary-waiting", 0, 0, None)
                               if req["op"] == "status" else {"ok": False, "error": "busy"})
             time.sleep(0.01)
 

@@ -20,6 +20,10 @@ Fixtures:
   redis_server   /usr/bin/redis-server --save '' --appendonly no on a free
                  port, same object and lifetime as `node`.
   redis_cli      the path of redis-cli (skips the test if it is missing).
+  cluster_factory  start(data_dir=None, replicas=1, **Cluster options) ->
+                 a started pynode.cluster.Cluster (logds, nodes, coordinator)
+                 on free ports in a temp dir; at the end every cluster is
+                 resumed (SIGCONT), stopped and its temp dir removed.
 
 `node` and `redis_server` yield a Server with:
   .host .port .pid .proc (subprocess.Popen) .dir (its temp dir)
@@ -200,6 +204,31 @@ def redis_cli():
     if path is None:
         pytest.skip("redis-cli is not installed")
     return path
+
+
+@pytest.fixture
+def cluster_factory():
+    import shutil
+    import signal
+    import tempfile
+    from pynode.cluster import Cluster, free_port_run, kill_group
+    started, dirs = [], []
+
+    def start(data_dir=None, replicas=1, **kw):
+        if data_dir is None:
+            data_dir = tempfile.mkdtemp(prefix="mdb-cluster-")
+            dirs.append(data_dir)
+        c = Cluster(data_dir, port=free_port_run(replicas + 1), replicas=replicas, **kw)
+        started.append(c)
+        return c.start()
+
+    yield start
+    for c in started:
+        for child in c.children():            # a stopped process cannot hear SIGTERM
+            kill_group(child.pid, signal.SIGCONT)
+        c.stop()
+    for d in dirs:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def pytest_sessionfinish(session, exitstatus):

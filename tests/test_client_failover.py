@@ -7,43 +7,27 @@ got replies for — none lost, none applied twice — and the replies are
 exactly 1..N."""
 import asyncio
 import random
-import shutil
-import signal
-import tempfile
 import threading
 import time
 
 import pytest
 
 from pynode.client import AsyncClient, Client
-from pynode.cluster import Cluster, kill_group, wait_until
+from pynode.cluster import kill_group, wait_until
 from test_client import wait_gateway
-from test_failover import LEASE_MS, free_port_run, primary_addr
+from test_failover import LEASE_MS, primary_addr
 
 FAILOVER_TIMEOUT_S = 30
 
 
 @pytest.fixture
-def cluster():
-    started, dirs = [], []
-
+def cluster(cluster_factory):
     def start(replicas=1):
-        d = tempfile.mkdtemp(prefix="mdb-client-failover-")
-        dirs.append(d)
-        c = Cluster(d, port=free_port_run(replicas + 1), replicas=replicas, lease_ms=LEASE_MS)
-        started.append(c)
-        c.start()
+        c = cluster_factory(replicas=replicas, lease_ms=LEASE_MS)
         for n in c.nodes:
             wait_gateway(c.bind, n.info["port"])
         return c
-
-    yield start
-    for c in started:
-        for child in c.children():
-            kill_group(child.pid, signal.SIGCONT)
-        c.stop()
-    for d in dirs:
-        shutil.rmtree(d, ignore_errors=True)
+    return start
 
 
 def coordinator_of(c):

@@ -17,7 +17,6 @@ cluster fixture stops its cluster; SIGSTOPped logds get SIGCONT first).
 import random
 import shutil
 import signal
-import tempfile
 import threading
 import time
 
@@ -25,46 +24,12 @@ import pytest
 
 redis = pytest.importorskip("redis")
 
-from pynode.cluster import Cluster, kill_group, port_free  # noqa: E402
+from pynode.cluster import kill_group  # noqa: E402
 
 pytestmark = [pytest.mark.integration, pytest.mark.durable, pytest.mark.slow]
 
 CLIENT_TIMEOUT_S = 20.0
 CONVERGE_TIMEOUT_S = 20.0
-
-
-def free_port_run(n):
-    """A port p with p..p+n-1 all free a moment ago (primary + replicas)."""
-    for _ in range(100):
-        p = random.randint(20000, 60000 - n)
-        if all(port_free("127.0.0.1", p + i) for i in range(n)):
-            return p
-    raise RuntimeError("no run of free ports")
-
-
-@pytest.fixture
-def cluster_factory():
-    """start(data_dir=None, replicas=1, **kw) -> a started Cluster; every
-    cluster started here is stopped at the end, whatever happened."""
-    started = []
-    dirs = []
-
-    def start(data_dir=None, replicas=1, **kw):
-        if data_dir is None:
-            data_dir = tempfile.mkdtemp(prefix="mdb-durable-")
-            dirs.append(data_dir)
-        c = Cluster(data_dir, port=free_port_run(replicas + 1), replicas=replicas, **kw)
-        started.append(c)
-        c.start()
-        return c
-
-    yield start
-    for c in started:
-        for child in c.logds:                 # a stopped logd cannot hear SIGTERM
-            kill_group(child.pid, signal.SIGCONT)
-        c.stop()
-    for d in dirs:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def client(cluster, node=None, **kw):

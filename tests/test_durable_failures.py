@@ -31,10 +31,9 @@ from logd import wire  # noqa: E402
 from logd.crc import crc32c  # noqa: E402
 from logd.wire import Entry, Kind  # noqa: E402
 from pynode import replicator  # noqa: E402
-from pynode.cluster import Cluster, free_port, kill_group, node_command  # noqa: E402
+from pynode.cluster import free_port, kill_group, node_command  # noqa: E402
 from pynode.replicator import Chain, IntegrityError, verify_entries  # noqa: E402
 
-from tests.test_durability import free_port_run  # noqa: E402
 
 LIVENESS_S = 2.5        # "within ~2 s": PEER_DEAD_MS plus a cron tick and a little slack
 START_TIMEOUT_S = 20.0
@@ -253,27 +252,6 @@ def test_replica_stops_applying_on_integrity_failure(replica_on_fake_logd, serve
 
 # ------------------------------------------------------------------ 2 and 3: real cluster
 
-@pytest.fixture
-def cluster_factory():
-    started, dirs = [], []
-
-    def start(replicas=0, **kw):
-        d = tempfile.mkdtemp(prefix="mdb-failures-")
-        dirs.append(d)
-        c = Cluster(d, port=free_port_run(replicas + 1), replicas=replicas, **kw)
-        started.append(c)
-        c.start()
-        return c
-
-    yield start
-    for c in started:
-        for child in c.logds:                 # a stopped logd cannot hear SIGTERM
-            kill_group(child.pid, signal.SIGCONT)
-        c.stop()
-    for d in dirs:
-        shutil.rmtree(d, ignore_errors=True)
-
-
 def children_of(pid):
     """Pids whose parent is pid (from /proc)."""
     out = []
@@ -313,7 +291,7 @@ def wait_exit(proc, timeout_s):
 
 
 def test_durability_timeout_fails_the_write_and_stops_the_node(cluster_factory):
-    c = cluster_factory(durability_timeout_ms=1000)
+    c = cluster_factory(replicas=0, durability_timeout_ms=1000)
     r = redis.Redis(host="127.0.0.1", port=c.primary.info["port"], socket_timeout=15)
     assert r.set("before", "1")
     try:
@@ -332,7 +310,7 @@ def test_durability_timeout_fails_the_write_and_stops_the_node(cluster_factory):
 
 
 def test_node_exits_when_its_replicator_is_killed(cluster_factory):
-    c = cluster_factory()
+    c = cluster_factory(replicas=0)
     node = c.primary
     rep = replicator_of(node)
     os.kill(rep, signal.SIGKILL)
@@ -345,7 +323,7 @@ def test_node_exits_when_its_replicator_is_killed(cluster_factory):
 
 
 def test_replicator_exits_when_its_node_is_killed(cluster_factory):
-    c = cluster_factory()
+    c = cluster_factory(replicas=0)
     node = c.primary
     rep = replicator_of(node)
     os.kill(node.pid, signal.SIGKILL)

@@ -5,9 +5,7 @@ port, and its history must be linearizable (pynode.chaos.checkers): no
 acknowledged write lost, no stale read, across the fault."""
 import random
 import re
-import shutil
 import signal
-import tempfile
 import threading
 import time
 
@@ -17,7 +15,7 @@ from redis.sentinel import Sentinel
 
 from pynode.chaos.checkers import check_registers
 from pynode.chaos.history import Op
-from pynode.cluster import Cluster, free_port, kill_group, wait_until
+from pynode.cluster import free_port, kill_group, wait_until
 
 LEASE_MS = 1000                 # short leases keep the suite quick; the default is 2000
 FAILOVER_TIMEOUT_S = 30
@@ -26,43 +24,11 @@ CLIENTS = 4
 OP_TIMEOUT_S = 3.0
 
 
-def free_port_run(n):
-    for _ in range(100):
-        base = free_port()
-        if all(_port_free(base + i) for i in range(n)):
-            return base
-    raise RuntimeError("no run of free ports")
-
-
-def _port_free(port):
-    import socket
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 @pytest.fixture
-def cluster():
-    started, dirs = [], []
-
-    def start(replicas=1, **kw):
-        d = tempfile.mkdtemp(prefix="mdb-failover-")
-        dirs.append(d)
-        c = Cluster(d, port=free_port_run(replicas + 1), replicas=replicas,
-                    lease_ms=LEASE_MS, **kw)
-        started.append(c)
-        return c.start()
-
-    yield start
-    for c in started:
-        for child in c.children():
-            kill_group(child.pid, signal.SIGCONT)
-        c.stop()
-    for d in dirs:
-        shutil.rmtree(d, ignore_errors=True)
+def cluster(cluster_factory):
+    """start(replicas=1, **kw): a cluster with the short test lease."""
+    return lambda replicas=1, **kw: cluster_factory(replicas=replicas,
+                                                    **{"lease_ms": LEASE_MS, **kw})
 
 
 def sentinel_addr(c):
