@@ -4,11 +4,8 @@ the primary's DEBUG DIGEST at the time, the logds are truncated below
 seq - margin, the cluster keeps serving and replicating afterwards, and INFO
 persistence on the nodes reports the snapshot."""
 import os
-import random
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 import pytest
@@ -17,50 +14,15 @@ redis = pytest.importorskip("redis")
 
 from pynode import snapshot_store  # noqa: E402
 from pynode._engine import Engine  # noqa: E402
-from pynode.cluster import Cluster, port_free  # noqa: E402
 
 pytestmark = [pytest.mark.integration, pytest.mark.durable, pytest.mark.slow]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def free_port_run(n):
-    for _ in range(100):
-        p = random.randint(20000, 60000 - n)
-        if all(port_free("127.0.0.1", p + i) for i in range(n)):
-            return p
-    raise RuntimeError("no run of free ports")
-
-
 @pytest.fixture
-def cluster():
-    d = tempfile.mkdtemp(prefix="mdb-snapcl-")
-    c = Cluster(d, port=free_port_run(2), replicas=1)
-    try:
-        c.start()
-        yield c
-    finally:
-        c.stop()
-        shutil.rmtree(d, ignore_errors=True)
-
-
-def write_keys(r, start, n):
-    pipe = r.pipeline(transaction=False)
-    for i in range(start, start + n):
-        pipe.set(f"s{i}", i)
-        pipe.rpush(f"l{i % 50}", i)
-        pipe.hset(f"h{i % 70}", f"f{i}", i)
-        pipe.sadd(f"st{i % 30}", i)
-        pipe.zadd(f"z{i % 40}", {f"m{i}": i * 0.5})
-        if i % 10 == 0:
-            pipe.pexpire(f"s{i}", 10_000_000)
-    pipe.execute()
-
-
-def run_snapshot(data_dir, *extra):
-    return subprocess.run([sys.executable, "-m", "pynode", "snapshot", "--dir", data_dir, *extra],
-                          cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT),
-                          capture_output=True, text=True, timeout=300)
+def cluster(cluster_factory):
+    return cluster_factory(replicas=1)
 
 
 def wait_digest_equal(a, b, timeout_s=30):
