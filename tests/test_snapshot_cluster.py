@@ -20,6 +20,25 @@ pytestmark = [pytest.mark.integration, pytest.mark.durable, pytest.mark.slow]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def write_keys(r, start, n):
+    pipe = r.pipeline(transaction=False)
+    for i in range(start, start + n):
+        pipe.set(f"s{i}", i)
+        pipe.rpush(f"l{i % 50}", i)
+        pipe.hset(f"h{i % 70}", f"f{i}", i)
+        pipe.sadd(f"st{i % 30}", i)
+        pipe.zadd(f"z{i % 40}", {f"m{i}": i * 0.5})
+        if i % 10 == 0:
+            pipe.pexpire(f"s{i}", 10_000_000)
+    pipe.execute()
+
+
+def run_snapshot(data_dir, *extra):
+    return subprocess.run([sys.executable, "-m", "pynode", "snapshot", "--dir", data_dir, *extra],
+                          cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT),
+                          capture_output=True, text=True, timeout=300)
+
+
 @pytest.fixture
 def cluster(cluster_factory):
     return cluster_factory(replicas=1)
