@@ -143,6 +143,16 @@ def _die_with_parent():
         pass
 
 
+def die_with_parent_preexec():
+    """The preexec_fn for a child: _die_with_parent when called from the
+    main thread, else None. The kernel sends the death signal when the
+    *thread* that forked the child exits, not the process: a node restarted
+    from a short-lived thread (a chaos nemesis) would get SIGTERM as soon as
+    that thread ended. Such callers stop their children themselves."""
+    import threading
+    return _die_with_parent if threading.current_thread() is threading.main_thread() else None
+
+
 # ------------------------------------------------------------------ commands
 
 def logd_command(az, logd_dir, endpoint):
@@ -382,7 +392,7 @@ class Cluster:
         try:
             proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT if out else None,
                                     stdin=subprocess.DEVNULL, start_new_session=True,
-                                    preexec_fn=_die_with_parent)
+                                    preexec_fn=die_with_parent_preexec())
         finally:
             if out is not None:
                 out.close()

@@ -57,7 +57,7 @@ class Proc:
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen(self.argv_fn(), stdout=out, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, start_new_session=True,
-                                         preexec_fn=cl._die_with_parent, env=env)
+                                         preexec_fn=cl.die_with_parent_preexec(), env=env)
         self.paused = False
 
     def alive(self):
