@@ -95,6 +95,7 @@ void db_add(engine *e, const char *key, size_t len, mobj *val) {
     assert(de != NULL && "db_add: key already present");
     de->v.val = val;
     val->lru = lru_clock(e);
+    if (db_key_reserved(key, len)) e->reserved_keys++;
     db_signal_modified(e, key, len);
 }
 
@@ -121,6 +122,10 @@ int db_delete(engine *e, const char *key, size_t len) {
     if (dict_size(e->expires) > 0) dict_delete(e->expires, key, len);
     dict_entry *de = dict_unlink(e->keys, key, len);
     if (de == NULL) return 0;
+    if (db_key_reserved(key, len)) {
+        assert(e->reserved_keys > 0);
+        e->reserved_keys--;
+    }
     db_signal_modified(e, key, len);
     dict_free_unlinked(e->keys, de);
     return 1;
@@ -149,12 +154,25 @@ long long db_flush(engine *e) {
     long long n = (long long)dict_size(e->keys);
     dict_empty(e->expires);            /* borrows the keys: goes first */
     dict_empty(e->keys);
+    e->reserved_keys = 0;
     db_signal_modified(e, NULL, 0);
     return n;
 }
 
 size_t db_size(engine *e) {
-    return dict_size(e->keys);
+    assert(e->reserved_keys <= dict_size(e->keys));
+    return dict_size(e->keys) - e->reserved_keys;
+}
+
+void db_recount_reserved(engine *e) {
+    size_t n = 0;
+    dict_iter it;
+    dict_iter_init(&it, e->keys, 0);
+    dict_entry *de;
+    while ((de = dict_iter_next(&it)) != NULL)
+        n += db_key_reserved(de->key, sds_len(de->key));
+    dict_iter_release(&it);
+    e->reserved_keys = n;
 }
 
 /* The lookup every typed command starts with: 0 with *out (NULL when the

@@ -365,8 +365,12 @@ static sds section_keyspace(sds s)
     engine *e = info_engine();
     s = sds_cat(s, "# Keyspace\r\n");
     size_t keys = e ? db_size(e) : 0;
-    if (keys > 0)
-        s = sds_catprintf(s, "db0:keys=%zu,expires=%lu,avg_ttl=0\r\n", keys, dict_size(e->expires));
+    if (keys > 0) {
+        /* Reserved keys (db_key_reserved) all carry a TTL: leave them out of both. */
+        unsigned long expires = dict_size(e->expires);
+        expires = expires > e->reserved_keys ? expires - e->reserved_keys : 0;
+        s = sds_catprintf(s, "db0:keys=%zu,expires=%lu,avg_ttl=0\r\n", keys, expires);
+    }
     return s;
 }
 

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
+#include <string.h>
 #include "sds.h"
 #include "dict.h"
 #include "resp_parser.h"
@@ -95,6 +96,7 @@ typedef void effect_sink_fn(void *ctx, uint64_t seq, const char *rec, size_t len
 
 typedef struct engine {
     dict *keys;                 /* sds -> mobj* (owns keys and values) */
+    size_t reserved_keys;       /* keys in `keys` under DB_RESERVED_PREFIX (db.c) */
     dict *expires;              /* same sds pointer as in keys -> s64 unix ms */
     long long fixed_now_ms;     /* nonzero: the clock is frozen here (tests, replay) */
     long long now_ms;           /* cached clock for the command being executed */
@@ -158,7 +160,18 @@ long long db_get_expire(engine *e, const char *key, size_t len);       /* -1 if 
 int db_remove_expire(engine *e, const char *key, size_t len);
 int db_key_is_expired(engine *e, const char *key, size_t len);
 long long db_flush(engine *e);                                         /* returns keys removed */
-size_t db_size(engine *e);
+size_t db_size(engine *e);      /* keys users see: reserved ones excluded */
+
+/* Keys under this prefix hold the engine's own state (the ZeroMQ API's
+ * remembered replies, csrc/once.c). They are logged, replicated, expired,
+ * snapshotted and digested like any key, but KEYS, SCAN, RANDOMKEY, DBSIZE
+ * and INFO keyspace leave them out. */
+#define DB_RESERVED_PREFIX      "\xff" "mdb:"
+#define DB_RESERVED_PREFIX_LEN  (sizeof(DB_RESERVED_PREFIX) - 1)
+static inline int db_key_reserved(const char *key, size_t len) {
+    return len >= DB_RESERVED_PREFIX_LEN && memcmp(key, DB_RESERVED_PREFIX, DB_RESERVED_PREFIX_LEN) == 0;
+}
+void db_recount_reserved(engine *e);   /* after the keyspace was swapped wholesale */
 /* Called whenever a key's value changes (WATCH invalidation hooks in here). */
 void db_signal_modified(engine *e, const char *key, size_t len);
 

@@ -791,6 +791,7 @@ int snapshot_load_file_progress(engine *eng, const char *path, snapshot_header *
         fresh->keys = keys;
         fresh->expires = expires;
         eng->expire_cursor = 0;
+        db_recount_reserved(eng);
         db_signal_modified(eng, NULL, 0);        /* every WATCH sees the change */
         if (out) *out = h;
     }

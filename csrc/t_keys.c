@@ -183,7 +183,7 @@ void keysCommand(client *c) {
     while ((de = dict_iter_next(&it)) != NULL) {
         size_t klen = sds_len(de->key);
         if (!all && !string_match_len(pat->ptr, pat->len, de->key, klen, 0)) continue;
-        if (key_hidden(e, de->key, klen)) continue;
+        if (db_key_reserved(de->key, klen) || key_hidden(e, de->key, klen)) continue;
         reply_bulk(c, de->key, klen);
         n++;
     }
@@ -217,6 +217,7 @@ static int scan_keep(client *c, const scan_args *o, sds k) {
     engine *e = c->eng;
     size_t len = sds_len(k);
     if (o->pattern && !string_match_len(o->pattern->ptr, o->pattern->len, k, len, 0)) return 0;
+    if (db_key_reserved(k, len)) return 0;
     if (key_hidden(e, k, len)) {
         db_lookup_write(c, k, len);
         return 0;
@@ -268,6 +269,12 @@ void randomkeyCommand(client *c) {
         if (de == NULL) break;
         sds_free(key);
         key = sds_dup(de->key);
+        if (db_key_reserved(key, sds_len(key))) {      /* the engine's own: not a user's key */
+            sds_free(key);
+            key = NULL;
+            tries++;
+            continue;
+        }
         if (!key_hidden(e, key, sds_len(key))) break;
         if (e->expire_enabled) {
             db_lookup_write(c, key, sds_len(key));   /* deletes it, logs DEL */

@@ -22,6 +22,7 @@ tests, which kill pieces of it and start it again on the same DIR.
 import ctypes
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -45,20 +46,47 @@ class ClusterError(Exception):
 
 # ------------------------------------------------------------------ probes
 
-def free_port(bind="127.0.0.1"):
-    """A TCP port on bind that was free a moment ago."""
-    with socket.socket() as s:
-        s.bind((bind, 0))
-        return s.getsockname()[1]
+SERVER_PORT_LO = 10000         # below: well-known and registered services
+_port_rng = random.Random(os.urandom(16))   # never the tests' seeded global RNG
 
 
-def free_port_run(n, bind="127.0.0.1", attempts=200):
-    """The first of n consecutive ports on bind that were free a moment ago."""
-    for _ in range(attempts):
-        base = free_port(bind)
-        if base + n <= 65536 and all(port_free(bind, base + i) for i in range(n)):
+def _ephemeral_range():
+    """The kernel's range for the local ports of outgoing connections."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+        return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def _server_port_ranges(n=1):
+    """Where a run of n server ports may start: outside the ephemeral range.
+    A server restarted on its old port (a logd or node after kill -9) could
+    otherwise find it taken by some outgoing connection's local port, for as
+    long as that connection lives."""
+    lo, hi = _ephemeral_range()
+    ranges = [(SERVER_PORT_LO, lo - n), (hi + 1, 65536 - n)]
+    return [(a, b) for a, b in ranges if b >= a]
+
+
+def free_port_run(n, bind="127.0.0.1", attempts=500):
+    """The first of n consecutive ports on bind that were free a moment ago,
+    outside the kernel's ephemeral range."""
+    ranges = _server_port_ranges(n)
+    weights = [b - a + 1 for a, b in ranges]
+    for _ in range(attempts if ranges else 0):
+        a, b = _port_rng.choices(ranges, weights)[0]
+        base = _port_rng.randint(a, b)
+        if all(port_free(bind, base + i) for i in range(n)):
             return base
-    raise ClusterError(f"no run of {n} free ports on {bind}")
+    raise ClusterError(f"no run of {n} free ports on {bind} outside the ephemeral range")
+
+
+def free_port(bind="127.0.0.1"):
+    """A TCP port on bind that was free a moment ago, outside the kernel's
+    ephemeral range (see _server_port_ranges)."""
+    return free_port_run(1, bind)
 
 
 def port_free(bind, port):
@@ -470,7 +498,9 @@ class Cluster:
                                    snapshot_dir=os.path.join(self.data_dir, "snapshots"),
                                    snapshot_every=self.snapshot_every)
         proc, log_path = self._popen(argv, "coordinator.log")
-        c = Child("coordinator", "coordinator", proc, {"host": self.bind, "port": port}, log_path)
+        info = {"host": self.bind, "port": port, "sentinel_port": port,
+                "endpoint": f"{self.bind}:{port}"}
+        c = Child("coordinator", "coordinator", proc, info, log_path)
         self.coordinator = c
         ok = wait_until(lambda: ping(self.bind, port), NODE_READY_TIMEOUT_S, proc, self.abort)
         self._check_abort()

@@ -58,10 +58,10 @@ _live: list["Server"] = []   # every process started here, for the final sweep
 # ------------------------------------------------------------------ helpers
 
 def free_port() -> int:
-    """A TCP port that was free a moment ago on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port that was free a moment ago on 127.0.0.1, outside the
+    kernel's ephemeral range (pynode.cluster.free_port)."""
+    from pynode.cluster import free_port as cluster_free_port
+    return cluster_free_port()
 
 
 def server_binary() -> str | None:

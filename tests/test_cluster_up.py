@@ -5,7 +5,6 @@ on the same DIR recovers the data from the log, also after the node
 directories were deleted."""
 import json
 import os
-import random
 import shutil
 import signal
 import subprocess
@@ -14,7 +13,7 @@ import time
 
 import pytest
 
-from pynode.cluster import free_port, kill_group, port_free
+from pynode.cluster import free_port, kill_group
 
 redis = pytest.importorskip("redis")
 
@@ -65,11 +64,8 @@ def wait_for(cond, timeout_s):
 
 
 def free_port_run(n):
-    for _ in range(100):
-        p = random.randint(20000, 60000 - n)
-        if all(port_free("127.0.0.1", p + i) for i in range(n)):
-            return p
-    raise RuntimeError("no run of free ports")
+    from pynode.cluster import free_port_run as run
+    return run(n)
 
 
 class Up:
@@ -139,6 +135,7 @@ def check_cluster_json(info, data_dir, port, replicas):
     assert len({n["name"] for n in nodes}) == len(nodes)
     co = info["coordinator"]
     assert co["host"] == "127.0.0.1" and pid_alive(co["pid"])
+    assert co["sentinel_port"] == co["port"] and co["endpoint"] == f"127.0.0.1:{co['port']}"
     # The coordinator answers Sentinel discovery with the primary's address.
     s = redis.Redis(port=co["port"], socket_timeout=5)
     assert wait_for(lambda: s.execute_command("SENTINEL", "get-master-addr-by-name", "memorydb")

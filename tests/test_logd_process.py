@@ -6,7 +6,6 @@ import itertools
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,9 +21,8 @@ LOG = 3
 
 
 def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    from pynode.cluster import free_port      # outside the ephemeral range: restarts keep it
+    return free_port()
 
 
 class Logd:

@@ -14,7 +14,6 @@ records from an in-process Engine are committed as DATA entries, then
 import json
 import os
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -38,9 +37,8 @@ pytestmark = [pytest.mark.integration]
 
 
 def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    from pynode.cluster import free_port      # outside the ephemeral range: restarts keep it
+    return free_port()
 
 
 class Logd:
