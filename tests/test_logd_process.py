@@ -5,9 +5,6 @@ rejoins empty and counts only after a new epoch has refilled it."""
 import itertools
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 
 import pytest
@@ -15,75 +12,14 @@ import pytest
 from logd import wire
 from logd.client import FencedError, LogdConn, QuorumClient
 from logd.wire import Kind
+from logd_helpers import Logd
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOG = 3
-
-
-def _free_port():
-    from pynode.cluster import free_port      # outside the ephemeral range: restarts keep it
-    return free_port()
-
-
-class Logd:
-    def __init__(self, az, base):
-        self.az = az
-        self.dir = os.path.join(base, f"logd-{az}")
-        self.endpoint = f"tcp://127.0.0.1:{_free_port()}"
-        self.proc = None
-        self.logfile = os.path.join(base, f"logd-{az}.log")
-
-    def start(self):
-        with open(self.logfile, "ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "logd", "--az", self.az, "--dir", self.dir,
-                 "--bind", self.endpoint, "--map-size-mb", "256"],
-                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONPATH": ROOT})
-        conn = LogdConn(self.endpoint)
-        try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    conn.request(LOG, wire.StatusReq(), timeout_s=0.5)
-                    return
-                except TimeoutError:
-                    if time.monotonic() > deadline or self.proc.poll() is not None:
-                        raise RuntimeError(f"logd {self.az} did not start") from None
-        finally:
-            conn.close()
-
-    def kill9(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.kill9()
-
-    def status(self):
-        conn = LogdConn(self.endpoint)
-        try:
-            return conn.request(LOG, wire.StatusReq()).state
-        finally:
-            conn.close()
-
-    def entries(self):
-        conn = LogdConn(self.endpoint)
-        try:
-            return {e.seq: e for e in conn.read_all(LOG)}
-        finally:
-            conn.close()
 
 
 @pytest.fixture
 def logds(tmp_path):
-    ds = [Logd(az, str(tmp_path)) for az in "abc"]
+    ds = [Logd(az, str(tmp_path), LOG) for az in "abc"]
     try:
         for d in ds:
             d.start()

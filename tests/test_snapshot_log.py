@@ -24,6 +24,7 @@ import pytest
 from logd import wire
 from logd.client import LogdConn, QuorumClient
 from logd.wire import Kind
+from logd_helpers import Logd
 from pynode import snapshot_store
 from pynode._engine import Engine
 from pynode.snapshotter import (LogReplay, ReplayError, build_snapshot, data_records,
@@ -34,56 +35,6 @@ LOG_ID = 0
 NOW_MS = 1_700_000_000_000
 
 pytestmark = [pytest.mark.integration]
-
-
-def _free_port():
-    from pynode.cluster import free_port      # outside the ephemeral range: restarts keep it
-    return free_port()
-
-
-class Logd:
-    def __init__(self, az, base):
-        self.dir = os.path.join(base, f"logd-{az}")
-        self.endpoint = f"tcp://127.0.0.1:{_free_port()}"
-        self.logfile = os.path.join(base, f"logd-{az}.log")
-        self.az = az
-        self.proc = None
-
-    def start(self):
-        with open(self.logfile, "ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "logd", "--az", self.az, "--dir", self.dir,
-                 "--bind", self.endpoint, "--map-size-mb", "256"],
-                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONPATH": ROOT})
-        conn = LogdConn(self.endpoint)
-        try:
-            deadline = time.monotonic() + 15
-            while True:
-                try:
-                    conn.request(LOG_ID, wire.StatusReq(), timeout_s=0.5)
-                    return
-                except TimeoutError:
-                    if time.monotonic() > deadline or self.proc.poll() is not None:
-                        raise RuntimeError(f"logd {self.az} did not start") from None
-        finally:
-            conn.close()
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def status(self):
-        conn = LogdConn(self.endpoint)
-        try:
-            return conn.request(LOG_ID, wire.StatusReq()).state
-        finally:
-            conn.close()
 
 
 @pytest.fixture
