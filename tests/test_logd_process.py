@@ -3,7 +3,6 @@ during a stream of appends, an old-epoch writer fenced, a wiped logd that
 rejoins empty and counts only after a new epoch has refilled it."""
 
 import itertools
-import os
 import shutil
 import time
 
