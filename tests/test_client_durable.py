@@ -58,11 +58,12 @@ def test_durable_writes_and_replica_reads(cluster_factory):
 
 class Incrementer(threading.Thread):
     """INCRs "ctr" until stopped, singly or in small pipelines; counts
-    the INCRs whose replies it got (each call is retried until it is)."""
+    the INCRs whose replies it got (each call is retried until it is).
+    Client options (cluster_file=, coordinator=, timeout=) go to Client."""
 
-    def __init__(self, path, t, stop):
+    def __init__(self, t, stop, **client_options):
         super().__init__(daemon=True)
-        self.client = Client(cluster_file=path, timeout=90, retry_interval=0.3)
+        self.client = Client(retry_interval=0.3, **client_options)
         self.batch = 1 if t % 2 == 0 else 25
         self.stop = stop
         self.acked = 0
@@ -92,7 +93,7 @@ def test_incr_exactly_once_across_kill9_and_new_primary(cluster_factory):
     data_dir = c.data_dir
     path = os.path.join(data_dir, "cluster.json")
     stop = threading.Event()
-    workers = [Incrementer(path, t, stop) for t in range(8)]
+    workers = [Incrementer(t, stop, cluster_file=path, timeout=90) for t in range(8)]
     for w in workers:
         w.start()
     time.sleep(random.uniform(0.8, 1.5))

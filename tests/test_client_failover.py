@@ -15,6 +15,7 @@ import pytest
 from pynode.client import AsyncClient, Client
 from pynode.cluster import kill_group, wait_until
 from test_client import wait_gateway
+from test_client_durable import Incrementer
 from test_failover import LEASE_MS, primary_addr
 
 FAILOVER_TIMEOUT_S = 30
@@ -34,33 +35,6 @@ def coordinator_of(c):
     return f"{c.bind}:{c.coordinator.info['port']}"
 
 
-class Incrementer(threading.Thread):
-    def __init__(self, coordinator, t, stop):
-        super().__init__(daemon=True)
-        self.client = Client(coordinator=coordinator, timeout=60, retry_interval=0.3)
-        self.batch = 1 if t % 2 == 0 else 25
-        self.stop = stop
-        self.acked = 0
-        self.replies = []
-        self.error = None
-
-    def run(self):
-        try:
-            while not self.stop.is_set():
-                if self.batch == 1:
-                    self.replies.append(self.client.incr("ctr"))
-                else:
-                    p = self.client.pipeline()
-                    for _ in range(self.batch):
-                        p.incr("ctr")
-                    self.replies += p.execute()
-                self.acked += self.batch
-        except Exception as e:      # noqa: BLE001 - reported by the test
-            self.error = e
-        finally:
-            self.client.close()
-
-
 def _fail_over(c):
     """kill -9 of the primary; returns once the coordinator names another."""
     old = (c.bind, c.primary.info["port"])
@@ -72,7 +46,7 @@ def _fail_over(c):
 def test_incr_exactly_once_across_coordinator_failover(cluster):
     c = cluster(replicas=1)
     stop = threading.Event()
-    workers = [Incrementer(coordinator_of(c), t, stop) for t in range(8)]
+    workers = [Incrementer(t, stop, coordinator=coordinator_of(c), timeout=60) for t in range(8)]
     for w in workers:
         w.start()
     time.sleep(random.uniform(0.8, 1.5))
