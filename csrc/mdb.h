@@ -404,4 +404,22 @@ int scan_parse_args(client *c, int first, int allow_type, scan_args *o);
  * *o follows). For APPEND, SETRANGE, SETBIT, PFADD, ... */
 sds string_make_writable(engine *e, const marg *key, mobj **o);
 
+
+/* Element-level access to sets, hashes and sorted sets whatever their
+ * encoding (t_set.c, t_hash.c, t_zset.c), for whole-value serializers:
+ * DUMP/RESTORE (t_dump.c) and snapshots (snapshot.c). */
+void set_visit_members(const mobj *o, void (*fn)(void *ctx, const char *p, size_t len), void *ctx);
+mobj *set_new_for_member(const char *p, size_t len);
+int set_add_member(mobj *o, const char *p, size_t len);
+unsigned long set_size(const mobj *o);
+void hash_visit_pairs(const mobj *o,
+                      void (*fn)(void *ctx, const char *f, size_t flen, const char *v, size_t vlen),
+                      void *ctx);
+mobj *hash_new_empty(void);
+int hash_set_field(mobj *o, const char *f, size_t flen, const char *v, size_t vlen);
+unsigned long hash_size(const mobj *o);
+void zset_visit_elems(const mobj *o, void (*fn)(void *ctx, const char *m, size_t len, double score), void *ctx);
+mobj *zset_new_for_member(size_t first_len);
+int zset_upsert_member(mobj *o, const char *m, size_t len, double score);
+
 #endif

@@ -25,21 +25,6 @@
 #include "quicklist.h"
 #include "snapshot.h"
 
-/* Accessors exported by t_set.c, t_hash.c, t_zset.c (as t_dump.c uses them). */
-void set_visit_members(const mobj *o, void (*fn)(void *ctx, const char *p, size_t len), void *ctx);
-mobj *set_new_for_member(const char *p, size_t len);
-int set_add_member(mobj *o, const char *p, size_t len);
-unsigned long set_size(const mobj *o);
-void hash_visit_pairs(const mobj *o,
-                      void (*fn)(void *ctx, const char *f, size_t flen, const char *v, size_t vlen),
-                      void *ctx);
-mobj *hash_new_empty(void);
-int hash_set_field(mobj *o, const char *f, size_t flen, const char *v, size_t vlen);
-unsigned long hash_size(const mobj *o);
-void zset_visit_elems(const mobj *o, void (*fn)(void *ctx, const char *m, size_t len, double score), void *ctx);
-mobj *zset_new_for_member(size_t first_len);
-int zset_upsert_member(mobj *o, const char *m, size_t len, double score);
-
 #define SNAP_BUF_BYTES (64 * 1024)
 #define SNAP_HEADER_BYTES 88             /* offset of the header CRC */
 #define SNAP_TRAILER_BYTES 21            /* op + key_count + file_bytes + crc */

@@ -35,21 +35,6 @@
 #define VARINT_MAX_BYTES 10
 #define LL_BUF 32
 
-/* Accessors exported by t_set.c, t_hash.c, t_zset.c. */
-void set_visit_members(const mobj *o, void (*fn)(void *ctx, const char *p, size_t len), void *ctx);
-mobj *set_new_for_member(const char *p, size_t len);
-int set_add_member(mobj *o, const char *p, size_t len);
-unsigned long set_size(const mobj *o);
-void hash_visit_pairs(const mobj *o,
-                      void (*fn)(void *ctx, const char *f, size_t flen, const char *v, size_t vlen),
-                      void *ctx);
-mobj *hash_new_empty(void);
-int hash_set_field(mobj *o, const char *f, size_t flen, const char *v, size_t vlen);
-unsigned long hash_size(const mobj *o);
-void zset_visit_elems(const mobj *o, void (*fn)(void *ctx, const char *m, size_t len, double score), void *ctx);
-mobj *zset_new_for_member(size_t first_len);
-int zset_upsert_member(mobj *o, const char *m, size_t len, double score);
-
 /* ---------------------------------------------------------------- CRC-64 */
 
 #define CRC64_POLY 0xC96C5795D7870F42ULL   /* ECMA-182, reflected (CRC-64/XZ) */

@@ -10,21 +10,8 @@ import pytest
 import zmq
 from hypothesis import given, settings, strategies as st
 
-from conftest import free_port, start_node
 from pynode import zmq_protocol as zp
-from test_client import wait_gateway
-
-
-@pytest.fixture(scope="module")
-def zmq_node():
-    ep = f"tcp://127.0.0.1:{free_port()}"
-    srv = start_node("--zmq-bind", ep)
-    srv.zmq = ep
-    wait_gateway(srv.host, srv.port)
-    try:
-        yield srv
-    finally:
-        srv.stop()
+from test_client import zmq_node  # noqa: F401 (the fixture)
 
 
 @pytest.fixture
