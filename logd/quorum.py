@@ -349,6 +349,20 @@ class Writer:
             self._pump(p, out)
         return self.last_seq, out
 
+    def has_free_slot(self):
+        """True if entries appended now would go on the wire to a majority at
+        once. A caller that buffers records itself (the primary's replicator
+        has its effect ring) holds them back while this is False, so that
+        they ride one larger entry in one APPEND per logd when a reply frees
+        a slot: group commit across round trips, not only within one logd
+        sync, and per-request CPU on every logd paid once per batch."""
+        free = 0
+        for p in self.peers:
+            limit = 1 if p.probing else self.inflight_max
+            if not p.reading and not p.needs_snapshot and len(p.inflight) < limit:
+                free += 1
+        return free >= self.majority
+
     def _pump(self, peer, out):
         """Send this peer what it lacks, within the pipelining bounds."""
         if self.phase not in (Phase.RECOVERING, Phase.ACTIVE) or peer.reading or peer.needs_snapshot:

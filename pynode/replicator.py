@@ -67,6 +67,15 @@ PENDING_ENTRIES_MAX = 1 << 16      # DATA entries in flight (bounded by the writ
 # (~ this / the log's throughput) well below the lease; above it the effects
 # wait in the ring and, beyond that, clients wait for their replies.
 INFLIGHT_BYTES_MAX = 8 << 20
+# APPENDs in flight per logd. Each logd already writes every APPEND that
+# arrives during a sync in its next transaction, so a deeper pipeline adds no
+# throughput, only requests: with 50 clients at -P 1 an unbounded pipeline
+# cost every logd a request per ring drain. Two in flight keep each logd's
+# next transaction filled while the current one syncs; everything else waits
+# in the effect ring and rides the next APPEND (drain_effects). Measured with
+# bench/compare_durable.py --quick, same session: SET -P 16 112k ops/s
+# (unbounded: 88k), -P 1 12.0k (10.0k).
+APPENDS_INFLIGHT = 2
 
 
 def log(msg):
@@ -249,7 +258,8 @@ class Primary:
                 try:
                     promised, lease = log_status(conns, self.args.log_id)
                     self.epoch = promised + 1
-                    self.qc = self.qc or QuorumClient(self.node.endpoints, log_id=self.args.log_id)
+                    self.qc = self.qc or QuorumClient(self.node.endpoints, log_id=self.args.log_id,
+                                                      inflight_max=APPENDS_INFLIGHT)
                     tail = self.qc.recover(self.epoch, Kind.LEADER, self.args.name.encode())
                     break
                 except (LogError, TimeoutError) as exc:
@@ -286,7 +296,8 @@ class Primary:
         """Moves every waiting effect record into DATA entries; True if any."""
         moved = False
         for _ in range(1024):
-            if self.qc.machine.uncommitted_bytes >= INFLIGHT_BYTES_MAX:
+            m = self.qc.machine
+            if m.uncommitted_bytes >= INFLIGHT_BYTES_MAX or not m.has_free_slot():
                 return moved
             blob, n = self.s.effects.pop_batch(BATCH_BYTES_MAX)
             if not n:
@@ -581,7 +592,8 @@ class Replica:
         renewal it never saw may still hold a lease). Returns a Primary, or
         None after logging why not (the replica then goes on tailing)."""
         log(f"promotion to epoch {epoch} requested (coordinator saw lease {observed_lease})")
-        qc = QuorumClient(self.node.endpoints, log_id=self.args.log_id)
+        qc = QuorumClient(self.node.endpoints, log_id=self.args.log_id,
+                          inflight_max=APPENDS_INFLIGHT)
         try:
             tail = qc.recover(epoch, Kind.NOOP, b"", timeout_s=5.0)
             entries = read_committed(self.conns, self.args.log_id, self.chain.next_seq, tail) \

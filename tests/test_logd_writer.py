@@ -120,3 +120,48 @@ def test_lost_heartbeat_is_resent():
     for _ in range(w.resend_ticks + 1):   # the lost requests time out and are resent
         logds.answer(w, w.tick())
     assert logds.commit_seqs() == [seq] * 3
+
+
+def sends(actions):
+    return [a for a in actions if isinstance(a, Send)]
+
+
+def test_has_free_slot_follows_the_pipelining_bound():
+    """The replicator holds effects back while has_free_slot() is False, so
+    they ride one later APPEND: it must turn False exactly when a majority of
+    logds have inflight_max requests out, and True again on replies."""
+    logds = Logds()
+    w = quorum.Writer(LOG, n_peers=3, inflight_max=2)
+    logds.answer(w, w.recover(1))
+    assert w.has_free_slot()
+    _, first = w.append(Kind.DATA, b"a")
+    assert len(sends(first)) == 3 and w.has_free_slot()      # one out per logd
+    _, second = w.append(Kind.DATA, b"b")
+    assert len(sends(second)) == 3 and not w.has_free_slot()  # two out per logd: full
+    _, held = w.append(Kind.DATA, b"c")
+    assert sends(held) == []                                 # waits in the window
+    # logd 0 answers its two requests: one logd free is not a majority
+    for a in sends(first)[:1] + sends(second)[:1]:
+        with logds.stores[a.peer].write() as txn:
+            reply = logds.svcs[a.peer].handle(txn, LOG, a.body)
+        out = w.step(a.peer, a.req_id, reply)
+        assert [s.peer for s in sends(out)] in ([], [0])      # entry c goes to logd 0
+    assert not w.has_free_slot()
+    # logd 1 answers too: a majority can take more, and the held entry is sent
+    out = []
+    for a in sends(first)[1:2] + sends(second)[1:2]:
+        with logds.stores[a.peer].write() as txn:
+            reply = logds.svcs[a.peer].handle(txn, LOG, a.body)
+        out += w.step(a.peer, a.req_id, reply)
+    assert any(s.peer == 1 and [e.payload for e in s.body.entries] == [b"c"] for s in sends(out))
+    assert w.commit_seq >= w.last_seq - 1                    # a and b committed on 0 and 1
+
+
+def test_has_free_slot_counts_a_probing_logd_as_one_slot():
+    w = quorum.Writer(LOG, n_peers=3, inflight_max=64)
+    assert all(p.probing for p in w.peers)
+    for p in w.peers[:2]:
+        p.inflight[1] = 0        # a probe out: the path is not proven yet
+    assert not w.has_free_slot()
+    w.peers[1].inflight.clear()
+    assert w.has_free_slot()
