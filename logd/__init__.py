@@ -14,4 +14,5 @@ Module map (one place for each thing):
 See docs/log-protocol.md.
 """
 
-PROTOCOL_VERSION = 2     # 2: LogState carries lease_epoch, lease_seq
+PROTOCOL_VERSION = 3     # 2: LogState carries lease_epoch, lease_seq
+                         # 3: REPLY carries prev_running (READ: running of from_seq-1)

@@ -110,8 +110,10 @@ class Server:
     def _apply(self, txn, ident, msg):
         body = msg.body
         if isinstance(body, wire.Read):
-            status, state, raw, n, bad = self.service.read(txn, msg.log_id, body.from_seq, body.byte_limit)
-            return wire.encode_reply_raw(msg.log_id, msg.req_id, status, state, raw, n, bad)
+            status, state, raw, n, bad, prev_running = self.service.read(
+                txn, msg.log_id, body.from_seq, body.byte_limit)
+            return wire.encode_reply_raw(msg.log_id, msg.req_id, status, state, raw, n, bad,
+                                         prev_running)
         if isinstance(body, wire.Subscribe):
             return self._subscribe(txn, ident, msg)
         if isinstance(body, wire.Unsubscribe):
@@ -162,7 +164,7 @@ class Server:
                 reset = True
         if sub.next_seq > meta.last_seq and sub.sent_commit == meta.commit_seq and not reset:
             return
-        status, state, raw, n, _bad = self.service.read(txn, sub.log_id, max(sub.next_seq, meta.low_seq),
+        status, state, raw, n, _bad, _prev = self.service.read(txn, sub.log_id, max(sub.next_seq, meta.low_seq),
                                                         PUSH_BYTES_MAX)
         if status != Status.OK:
             n, raw = 0, b""   # corrupt entries are never pushed; the status reply says why

@@ -257,26 +257,30 @@ class LogService:
 
     def read(self, txn, log_id, from_seq, byte_limit):
         """Entries from from_seq, verified, up to byte_limit (at least one).
-        Returns (status, state, entry_bytes, count, corrupt_seq)."""
+        Returns (status, state, entry_bytes, count, corrupt_seq, prev_running)
+        where prev_running is the stored running checksum of entry
+        from_seq-1, so that a reader can check its whole history against
+        this log's (0 where there is no such entry here)."""
         meta = self.meta(txn, log_id)
         if from_seq < meta.low_seq:
-            return Status.TRUNCATED, self.state(meta), b"", 0, 0
+            return Status.TRUNCATED, self.state(meta), b"", 0, 0, 0
         if from_seq > meta.last_seq:
-            return Status.OK, self.state(meta), b"", 0, 0
+            prev_running = meta.last_running if from_seq == meta.last_seq + 1 else 0
+            return Status.OK, self.state(meta), b"", 0, 0, prev_running
         prev_running = self._running_at(txn, log_id, meta, from_seq - 1)
         # One C pass over the cursor: key seqs, payload CRCs and the running
         # chain checked, wire bytes gathered; nothing corrupt is returned.
         code, raw, n, bad = verify_run(txn.iter_raw_from(log_id, from_seq), log_id, from_seq,
                                        meta.last_seq, prev_running, byte_limit)
         if code != RUN_OK:
-            return Status.CORRUPT, self.state(meta), raw, n, bad
-        return Status.OK, self.state(meta), raw, n, 0
+            return Status.CORRUPT, self.state(meta), raw, n, bad, prev_running
+        return Status.OK, self.state(meta), raw, n, 0, prev_running
 
     def read_reply(self, txn, log_id, from_seq, byte_limit):
         """READ as a decoded Reply (for the simulator and tests)."""
-        status, state, raw, n, bad = self.read(txn, log_id, from_seq, byte_limit)
+        status, state, raw, n, bad, prev_running = self.read(txn, log_id, from_seq, byte_limit)
         entries, _ = wire.decode_entries(raw, 0, n)
-        return wire.Reply(status, state, entries, bad)
+        return wire.Reply(status, state, entries, bad, prev_running)
 
     # -- TRUNCATE
 

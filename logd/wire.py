@@ -1,4 +1,4 @@
-"""The logd wire format, version 1 (docs/log-protocol.md is the reference).
+"""The logd wire format, version PROTOCOL_VERSION (docs/log-protocol.md is the reference).
 
 Every message is one ZeroMQ frame (a ROUTER adds the peer identity in front):
 
@@ -293,6 +293,10 @@ class Reply:
     state: LogState
     entries: list = field(default_factory=list)   # READ only
     corrupt_seq: int = 0                          # READ with CORRUPT
+    # READ: this logd's stored running checksum of entry from_seq-1 (0 for
+    # from_seq 1, or when from_seq is past last_seq+1 or below the truncation
+    # point). A reader checks its own chain against it (pynode/replicator.py).
+    prev_running: int = 0
 
 
 @dataclass
@@ -321,7 +325,7 @@ class Message:
 _APPEND = struct.Struct("<QQQQQI")
 _Q = struct.Struct("<Q")
 _QI = struct.Struct("<QI")
-_BQI = struct.Struct("<BQI")
+_BQII = struct.Struct("<BQII")   # REPLY: status, corrupt_seq, count, prev_running
 _HI = struct.Struct("<HI")
 _BI = struct.Struct("<BI")
 
@@ -362,7 +366,7 @@ def encode(msg):
     elif isinstance(b, Unsubscribe):
         body, t = b"", MsgType.UNSUBSCRIBE
     elif isinstance(b, Reply):
-        body = (_BQI.pack(b.status, b.corrupt_seq, len(b.entries)) + b.state.pack()
+        body = (_BQII.pack(b.status, b.corrupt_seq, len(b.entries), b.prev_running) + b.state.pack()
                 + encode_entries(b.entries))
         t = MsgType.REPLY
     elif isinstance(b, Push):
@@ -376,10 +380,11 @@ def encode(msg):
     return _frame(t, msg.log_id, msg.req_id, body)
 
 
-def encode_reply_raw(log_id, req_id, status, state, entry_bytes, n_entries, corrupt_seq=0):
+def encode_reply_raw(log_id, req_id, status, state, entry_bytes, n_entries, corrupt_seq=0,
+                     prev_running=0):
     """A READ reply from entry bytes already in wire form (as stored in LMDB),
     so the server serves reads without re-encoding each entry."""
-    body = _BQI.pack(status, corrupt_seq, n_entries) + state.pack() + entry_bytes
+    body = _BQII.pack(status, corrupt_seq, n_entries, prev_running) + state.pack() + entry_bytes
     return _frame(MsgType.REPLY, log_id, req_id, body)
 
 
@@ -509,15 +514,15 @@ def _decode_body(mtype, body):
     elif mtype == MsgType.UNSUBSCRIBE:
         msg = Unsubscribe()
     elif mtype == MsgType.REPLY:
-        _need(body, 0, _BQI.size)
-        status, corrupt_seq, n = _BQI.unpack_from(body, 0)
+        _need(body, 0, _BQII.size)
+        status, corrupt_seq, n, prev_running = _BQII.unpack_from(body, 0)
         try:
             status = Status(status)
         except ValueError:
             raise WireError(ErrCode.BAD_BODY, f"status {status}") from None
-        state, off = LogState.unpack_from(body, _BQI.size)
+        state, off = LogState.unpack_from(body, _BQII.size)
         entries, off = decode_entries(body, off, n)
-        msg = Reply(status, state, entries, corrupt_seq)
+        msg = Reply(status, state, entries, corrupt_seq, prev_running)
     elif mtype == MsgType.PUSH:
         _need(body, 0, _BI.size)
         reset, n = _BI.unpack_from(body, 0)

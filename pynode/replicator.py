@@ -481,6 +481,27 @@ def verify_entries(chain, entries, upto_seq):
     return ok
 
 
+def check_history(chain, from_seq, rep):
+    """The logd's stored running checksum of entry from_seq-1 (rep, a READ
+    reply) must equal ours: the whole history this replica applied, not only
+    the entries of this read, is then the one that logd holds. Checked only
+    where that logd vouches the entry is committed (at or below its commit
+    seq); above it, it may legitimately still hold an older epoch's entry."""
+    pos = from_seq - 1
+    if pos > rep.state.commit_seq or from_seq > rep.state.last_seq + 1:
+        return
+    if from_seq == chain.next_seq:
+        ours = chain.running
+    elif from_seq == chain.next_seq - 1 and chain.prev_running is not None:
+        ours = chain.prev_running
+    else:
+        return
+    if rep.prev_running != ours:
+        raise IntegrityError(pos, f"running checksum mismatch: this logd's history up to seq "
+                                  f"{pos} differs from the one applied "
+                                  f"({rep.prev_running:#010x} != {ours:#010x})")
+
+
 class Replica:
     """Tails the log into the engine; on a coordinator's PROMOTE it takes
     over (seal, recover, catch up, check the lease rule, LEADER) and returns
@@ -521,9 +542,9 @@ class Replica:
         """Reads what one logd has beyond next_seq and applies the committed,
         verified part."""
         conn = self.conns[self.current]
+        from_seq = self.read_from()
         try:
-            rep = conn.request(self.args.log_id, wire.Read(self.read_from(), READ_BYTES),
-                               timeout_s=0.5)
+            rep = conn.request(self.args.log_id, wire.Read(from_seq, READ_BYTES), timeout_s=0.5)
         except TimeoutError:
             self.switch_logd()
             return False
@@ -545,6 +566,7 @@ class Replica:
             self.switch_logd()
             return False
         commit = rep.state.commit_seq
+        check_history(self.chain, from_seq, rep)
         self.log_commit = max(self.log_commit, commit)
         self.s.publish_log(commit, rep.state.last_seq)
         progressed = False

@@ -32,7 +32,7 @@ from logd.crc import crc32c  # noqa: E402
 from logd.wire import Entry, Kind  # noqa: E402
 from pynode import replicator  # noqa: E402
 from pynode.cluster import free_port, kill_group, node_command  # noqa: E402
-from pynode.replicator import Chain, IntegrityError, verify_entries  # noqa: E402
+from pynode.replicator import Chain, IntegrityError, check_history, verify_entries  # noqa: E402
 
 
 LIVENESS_S = 2.5        # "within ~2 s": PEER_DEAD_MS plus a cron tick and a little slack
@@ -106,11 +106,39 @@ def test_verify_from_a_base_running_value():
     assert tail.running == full.running
 
 
+def reply(prev_running, last_seq, commit_seq):
+    state = wire.LogState(promised_epoch=1, last_seq=last_seq, last_epoch=1, commit_seq=commit_seq)
+    return wire.Reply(wire.Status.OK, state, [], 0, prev_running)
+
+
+def test_check_history_compares_the_logds_running_checksum_with_ours():
+    es = forged(5)
+    c = chain_after(es)                                   # next_seq 6
+    check_history(c, 6, reply(c.running, 5, 5))           # same history: fine
+    check_history(c, 5, reply(c.prev_running, 5, 5))      # overlap re-read of entry 5
+    with pytest.raises(IntegrityError) as err:
+        check_history(c, 6, reply(c.running ^ 1, 5, 5))
+    assert err.value.seq == 5 and "history up to seq 5" in str(err.value)
+    with pytest.raises(IntegrityError):
+        check_history(c, 5, reply(c.prev_running ^ 1, 5, 5))
+
+
+def test_check_history_trusts_only_what_the_logd_calls_committed():
+    c = chain_after(forged(5))
+    # entry 5 not committed on that logd: it may still hold an older epoch's entry 5
+    check_history(c, 6, reply(c.running ^ 1, 5, 4))
+    # the logd is behind us: it reports nothing about entry 5
+    check_history(c, 6, reply(0, 3, 3))
+
+
 # ------------------------------------------------------------------ 1b. fake logd
 
 class FakeLogd(threading.Thread):
     """A ROUTER that answers READ with serve(from_seq) -> (entries, raw_bytes
-    or None) and a LogState saying everything served is committed."""
+    or None[, prev_running]) and a LogState saying everything served is
+    committed. Without a prev_running from serve, it reports the running
+    checksum of entry from_seq-1 as a real logd would: chained over the
+    entries it served last at each seq."""
 
     def __init__(self, serve):
         super().__init__(daemon=True)
@@ -122,6 +150,7 @@ class FakeLogd(threading.Thread):
         self.endpoint = f"tcp://127.0.0.1:{port}"
         self.stopping = threading.Event()
         self.reads = []
+        self.running = {0: 0}                  # seq -> running checksum of what was served
 
     def run(self):
         for _ in range(1_000_000):              # bound: the test stops it long before
@@ -134,13 +163,18 @@ class FakeLogd(threading.Thread):
             if not isinstance(msg.body, wire.Read):
                 continue
             self.reads.append(msg.body.from_seq)
-            entries, raw = self.serve(msg.body.from_seq)
-            last = entries[-1].seq if entries else msg.body.from_seq - 1
+            from_seq = msg.body.from_seq
+            entries, raw, *forced = self.serve(from_seq)
+            prev_running = forced[0] if forced else self.running.get(from_seq - 1, 0)
+            run = prev_running
+            for e in entries:
+                run = self.running[e.seq] = wire.running_crc(run, e.encode())
+            last = entries[-1].seq if entries else from_seq - 1
             state = wire.LogState(promised_epoch=1, last_seq=last, last_epoch=1, commit_seq=last)
             if raw is None:
                 raw = wire.encode_entries(entries)
             out = wire.encode_reply_raw(msg.log_id, msg.req_id, wire.Status.OK, state,
-                                        raw, len(entries))
+                                        raw, len(entries), prev_running=prev_running)
             self.sock.send_multipart([ident, out])
         self.sock.close(0)
         self.ctx.term()
@@ -161,6 +195,17 @@ def serve_changed_history(from_seq):
         return [noop(1), noop(2), noop(3)], None
     if from_seq == 3:
         return [noop(3, b" rewritten")], None
+    return [], None
+
+
+def serve_other_history_below(from_seq):
+    """Entries 1..3; then, asked for 4 on, a logd whose stored chain up to 3
+    is another one (every entry it sends is fine: only the running checksum
+    it reports for entry 3 shows that its history differs)."""
+    if from_seq <= 1:
+        return [noop(1), noop(2), noop(3)], None
+    if from_seq >= 4:
+        return [], None, 0x5EED
     return [], None
 
 
@@ -226,9 +271,11 @@ def read_log(path):
         return f.read().decode(errors="replace")
 
 
-@pytest.mark.parametrize("serve,seq", [(serve_changed_history, 3), (serve_bad_crc, 2)],
-                         ids=["running-checksum", "entry-crc"])
-def test_replica_stops_applying_on_integrity_failure(replica_on_fake_logd, serve, seq):
+@pytest.mark.parametrize("serve,seq,why", [
+    (serve_changed_history, 3, "differs from the one already applied"),
+    (serve_other_history_below, 3, "history up to seq 3 differs from the one applied"),
+    (serve_bad_crc, 2, "payload checksum mismatch")], ids=["running-checksum", "logd-history-below", "entry-crc"])
+def test_replica_stops_applying_on_integrity_failure(replica_on_fake_logd, serve, seq, why):
     n = replica_on_fake_logd(serve)
     r = redis.Redis(host="127.0.0.1", port=n.port, socket_timeout=5)
 
@@ -241,6 +288,7 @@ def test_replica_stops_applying_on_integrity_failure(replica_on_fake_logd, serve
     assert str(seq) in str(status), status
     out = read_log(n.log_path)
     assert "INTEGRITY" in out, out
+    assert why in out, out
     assert r.info("replication")["role"] == "slave"
     # It stopped reading: no READ beyond the failing entry is asked for any more.
     time.sleep(0.3)

@@ -131,6 +131,31 @@ def test_truncate_prefix_only_committed(svc):
     assert read(svc, 4).entries == ents(4, 8, 1)
 
 
+def chain(entries, running=0):
+    """Running checksum after each entry: {seq: running}, with seq 0 -> 0."""
+    out = {entries[0].seq - 1: running}
+    for e in entries:
+        running = out[e.seq] = wire.running_crc(running, e.encode())
+    return out
+
+
+def test_read_reports_the_stored_running_checksum_before_from_seq(svc):
+    es = ents(1, 6, 1)
+    run(svc, Append(1, 0, 0, 3, es))
+    runs = chain(es)
+    for from_seq in range(1, 8):
+        assert read(svc, from_seq).prev_running == runs[from_seq - 1], from_seq
+    assert read(svc, 9).prev_running == 0            # past last_seq + 1: nothing to vouch for
+    run(svc, wire.Truncate(4))
+    assert read(svc, 4).prev_running == runs[3]      # kept as base_running
+    assert read(svc, 2).status == Status.TRUNCATED and read(svc, 2).prev_running == 0
+    # a replaced suffix reports the new chain
+    run(svc, Seal(2))
+    new = ents(5, 6, 2, tag=b"new")
+    assert run(svc, Append(2, 4, 1, 3, new)).status == Status.OK
+    assert read(svc, 7).prev_running == chain(new, runs[4])[6]
+
+
 def test_logs_are_independent(svc):
     run(svc, Seal(9), log=1)
     assert run(svc, Append(1, 0, 0, 0, ents(1, 2, 1)), log=2).status == Status.OK

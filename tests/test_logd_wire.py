@@ -43,6 +43,7 @@ BODIES = [
     wire.Unsubscribe(),
     wire.Reply(wire.Status.FENCED, wire.LogState(7, 3, 2, 1, 1, 99, 0, 0, True)),
     wire.Reply(wire.Status.OK, wire.LogState(), _entries(2)),
+    wire.Reply(wire.Status.OK, wire.LogState(), _entries(1), prev_running=0xDEADBEEF),
     wire.Push(wire.LogState(), _entries(2), reset=True),
     wire.Error(wire.ErrCode.BAD_CRC, "nope"),
 ]
