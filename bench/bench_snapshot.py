@@ -14,8 +14,18 @@ on the primary for --seconds without a snapshot build, then while
 on a shared 2-core machine it competes for CPU with the node, which is what
 this measures).
 
+Part 3 (--own-cluster): starts its own `memorydb up`-style cluster in a
+temporary directory, writes --keys string keys, then for --rounds rounds
+measures single-client SET latency in three windows: nothing else running;
+while `memorydb snapshot` builds a snapshot; and, as a control, while a
+process that only burns CPU runs at the snapshotter's priority (nice 10,
+SCHED_IDLE) and touches neither disk, log nor node. If the control moves
+p99 as much as the build does, the build's effect is the machine's (two
+cores shared by every process), not the snapshotter's work.
+
 Usage: python bench/bench_snapshot.py [--keys 1000000] [--dir TMP]
        [--cluster DIR --port P --seconds 5]
+       [--own-cluster --keys 500000 --rounds 3 --seconds 4]
 """
 import argparse
 import os
@@ -121,6 +131,75 @@ def cluster_part(data_dir, port, seconds):
     print(f"snapshotter exit code {rc}; still building at the end of the window: {building}")
 
 
+BURNER = """
+import os
+os.nice(10)
+try:
+    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+except (AttributeError, OSError):
+    pass
+x = 0
+while True:
+    x = (x * 1103515245 + 12345) & 0xFFFFFFFF
+"""
+
+
+def window_line(name, lat):
+    print(f"  SET {name:15s} n={len(lat):7d}  p50 {statistics.median(lat) * 1e3:6.2f} ms"
+          f"  p99 {pct(lat, 0.99) * 1e3:6.2f} ms  max {max(lat) * 1e3:7.2f} ms", flush=True)
+    return statistics.median(lat), pct(lat, 0.99)
+
+
+def during(port, seconds, argv):
+    """SET latencies while the process argv runs (stopped afterwards);
+    also whether it was still running at the end of the window."""
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        lat = set_latencies(port, seconds)
+        return lat, proc.poll() is None
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+        proc.wait(60)
+
+
+def own_cluster_part(keys, seconds, rounds):
+    import redis
+    from pynode.cluster import Cluster, free_port_run
+    base = tempfile.mkdtemp(prefix="mdb-bench-snapcl-")
+    cluster = Cluster(os.path.join(base, "c"), port=free_port_run(2), replicas=1)
+    summary = {"no snapshot": [], "snapshot build": [], "CPU burner": []}
+    try:
+        cluster.start()
+        r = redis.Redis(port=cluster.port, socket_timeout=60)
+        for lo in range(0, keys, 10000):
+            pipe = r.pipeline(transaction=False)
+            for i in range(lo, min(keys, lo + 10000)):
+                pipe.set(b"key:%d" % i, b"v" * 32)
+            pipe.execute()
+        r.close()
+        print(f"cluster with {keys} keys, primary on {cluster.port}; {rounds} rounds of "
+              f"3 x {seconds:.0f} s windows", flush=True)
+        snap = [sys.executable, "-m", "pynode", "snapshot", "--dir", cluster.data_dir, "--no-truncate"]
+        for n in range(rounds):
+            print(f"round {n + 1}", flush=True)
+            summary["no snapshot"].append(window_line("no snapshot", set_latencies(cluster.port, seconds)))
+            lat, running = during(cluster.port, seconds, snap)
+            summary["snapshot build"].append(window_line("snapshot build", lat))
+            if not running:
+                print("    (the build ended inside the window: use more --keys)")
+            lat, _ = during(cluster.port, seconds, [sys.executable, "-c", BURNER])
+            summary["CPU burner"].append(window_line("CPU burner", lat))
+    finally:
+        cluster.stop()
+        shutil.rmtree(base, ignore_errors=True)
+    print("median over rounds:")
+    for name, vals in summary.items():
+        if vals:
+            print(f"  {name:15s} p50 {statistics.median(v[0] for v in vals) * 1e3:6.2f} ms"
+                  f"  p99 {statistics.median(v[1] for v in vals) * 1e3:6.2f} ms")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--keys", type=int, default=1_000_000)
@@ -128,7 +207,13 @@ def main():
     p.add_argument("--cluster", default=None, help="DIR of a running `memorydb up`")
     p.add_argument("--port", type=int, default=6379, help="the cluster's primary port")
     p.add_argument("--seconds", type=float, default=5.0)
+    p.add_argument("--own-cluster", action="store_true",
+                   help="start a cluster here and compare with a CPU-burner control (part 3)")
+    p.add_argument("--rounds", type=int, default=3)
     args = p.parse_args()
+    if args.own_cluster:
+        own_cluster_part(args.keys, args.seconds, args.rounds)
+        return 0
     if args.cluster:
         cluster_part(os.path.abspath(args.cluster), args.port, args.seconds)
         return 0
