@@ -59,7 +59,11 @@ AUX_REPLICATOR_PID = 6
 
 BATCH_BYTES_MAX = 1 << 20          # effect bytes per DATA entry
 HEARTBEAT_S = 0.05
-TAIL_POLL_S = 0.002                # replica: READ cadence while idle
+TAIL_POLL_S = 0.002                # replica: wait after a READ that brought nothing new...
+TAIL_POLL_MAX_S = 0.025            # ...doubling per empty READ up to this: an idle
+                                   # cluster's replica no longer costs itself and its logd
+                                   # 500 READs/s (~20 % of a core), and the first write
+                                   # after a lull reaches it within this
 READ_BYTES = 4 << 20
 PENDING_ENTRIES_MAX = 1 << 16      # DATA entries in flight (bounded by the writer too)
 # Effect bytes appended but not yet committed. A lease renewal commits only
@@ -657,6 +661,7 @@ class Replica:
         self.s.set_role(ROLE_REPLICA)
         log("replica: tailing the log")
         next_beat = 0.0
+        empty_reads = 0
         while not self.stop():
             now = time.monotonic()
             if now >= next_beat:
@@ -682,9 +687,18 @@ class Replica:
             except IntegrityError as exc:
                 self.fail(exc)
                 continue
-            if not progressed:
-                time.sleep(TAIL_POLL_S)
+            empty_reads = 0 if progressed else empty_reads + 1
+            if empty_reads:
+                self.idle_wait(min(TAIL_POLL_S * (1 << min(empty_reads - 1, 8)), TAIL_POLL_MAX_S))
         return None
+
+    def idle_wait(self, seconds):
+        """Sleeps between empty READs, but wakes at once for a control
+        request (a promotion must not wait out the back-off)."""
+        if self.node.ctl is not None:
+            self.node.ctl.sock.poll(max(1, int(seconds * 1000)))
+        else:
+            time.sleep(seconds)
 
 
 def chain_after(snap):
