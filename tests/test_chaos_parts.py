@@ -83,3 +83,17 @@ def test_summary_table(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| run1 | register | 3 | 50 (50/0/0) | 1 | 0 | VALID |" in out
     assert "| kill | 1 |" in out
+
+
+def test_summary_counts_an_unreadable_run_as_failed(tmp_path, capsys):
+    from pynode.chaos.summary import main
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "result.json").write_text("{not json")
+    assert main([str(tmp_path / "missing"), str(broken)]) == 1
+    out = capsys.readouterr().out
+    assert "| missing | ? | ? | unreadable: FileNotFoundError" in out
+    assert "| broken | ? | ? | unreadable: JSONDecodeError" in out
+    with pytest.raises(SystemExit) as exc:
+        main([])                                        # no run: usage, exit 2
+    assert exc.value.code == 2

@@ -7,6 +7,7 @@ Reads each run's result.json and history.jsonl and prints one row per run
 runs, how many faults and the unavailability they caused (median, max of
 each fault's longest stretch without an ok reply).
 """
+import argparse
 import json
 import os
 import statistics
@@ -22,14 +23,24 @@ def load_run(out_dir):
     return res, ops, faults, report.unavailability(ops, faults, float(res["time_s"]))
 
 
-def summarize_runs(dirs, out=sys.stdout):
+def summarize_runs(dirs, out=None):
+    out = out or sys.stdout          # looked up per call: tests swap sys.stdout
     per_kind = {}
     print("| run | workload | seed | ops (ok/fail/info) | faults | anomalies | verdict |", file=out)
     print("|---|---|---|---|---|---|---|", file=out)
     bad = 0
     for d in dirs:
-        res, ops, faults, unavail = load_run(d)
-        c = res["counts"]
+        try:
+            res, ops, faults, unavail = load_run(d)
+            c = res["counts"]
+            c["ok"] + c["fail"] + c["info"], res["workload"], res["seed"], res["valid"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            # A run that died before writing its result (or a wrong path)
+            # is a failed run in the table, not a traceback.
+            bad += 1
+            print(f"| {os.path.basename(d.rstrip('/'))} | ? | ? | unreadable: "
+                  f"{type(exc).__name__}: {exc} | ? | ? | NO RESULT |", file=out)
+            continue
         n_anom = len(res.get("anomalies", []))
         bad += 0 if res["valid"] else 1
         print(f"| {os.path.basename(d.rstrip('/'))} | {res['workload']} | {res['seed']} | "
@@ -46,11 +57,12 @@ def summarize_runs(dirs, out=sys.stdout):
 
 
 def main(argv=None):
-    dirs = (argv if argv is not None else sys.argv[1:])
-    if not dirs:
-        print(__doc__.strip(), file=sys.stderr)
-        return 2
-    return 1 if summarize_runs(dirs) else 0
+    ap = argparse.ArgumentParser(prog="python -m pynode.chaos.summary",
+                                 description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("dirs", nargs="+", metavar="OUT_DIR", help="a `memorydb chaos --out` directory")
+    args = ap.parse_args(argv)
+    return 1 if summarize_runs(args.dirs) else 0
 
 
 if __name__ == "__main__":
