@@ -17,6 +17,7 @@ import signal
 import sys
 import time
 
+import lmdb
 import zmq
 
 from logd import service, storage, wire
@@ -186,12 +187,21 @@ def parse_args(argv):
     ap.add_argument("--dir", required=True, help="LMDB environment directory (created if missing)")
     ap.add_argument("--bind", required=True, help="ZeroMQ endpoint, e.g. tcp://127.0.0.1:7001")
     ap.add_argument("--map-size-mb", type=int, default=storage.MAP_SIZE_DEFAULT >> 20)
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    if not 1 <= args.map_size_mb <= 1 << 24:
+        ap.error(f"--map-size-mb must be 1..{1 << 24}, not {args.map_size_mb}")
+    return args
 
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    server = Server(args.dir, args.bind, args.az, map_size=args.map_size_mb << 20)
+    try:
+        server = Server(args.dir, args.bind, args.az, map_size=args.map_size_mb << 20)
+    except (OSError, lmdb.Error, zmq.ZMQError) as exc:
+        # an unusable directory or endpoint: say which, exit, change nothing
+        print(f"memorydb logd: cannot start on dir={args.dir} bind={args.bind}: {exc}",
+              file=sys.stderr, flush=True)
+        return 1
 
     def stop(_signo, _frame):
         server.running = False

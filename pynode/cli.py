@@ -19,6 +19,7 @@ import sysconfig
 import time
 
 from pynode import __version__
+from pynode import argtypes
 
 READY_TIMEOUT_S = 15.0      # how long `up` waits for a node to answer PING
 STOP_TIMEOUT_S = 10.0       # SIGTERM grace before SIGKILL
@@ -28,14 +29,14 @@ STOP_TIMEOUT_S = 10.0       # SIGTERM grace before SIGKILL
 
 def add_node_options(p):
     """Options of one node; memorydb-server (server_main.pyx) uses them too."""
-    p.add_argument("--port", type=int, default=6379, help="TCP port (default 6379)")
+    p.add_argument("--port", type=argtypes.port, default=6379, help="TCP port (default 6379)")
     p.add_argument("--bind", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1)")
     p.add_argument("--dir", default=".", help="working directory for data files (default .)")
     p.add_argument("--durability", choices=["none", "log"], default="none",
                    help="log: a reply leaves only once a majority of the logds holds its "
                         "effects (needs --logs); none: cache mode, replies leave at once")
-    p.add_argument("--maxclients", type=int, default=10000,
+    p.add_argument("--maxclients", type=argtypes.positive, default=10000,
                    help="maximum simultaneous clients (default 10000)")
     from pynode.node import add_durable_options
     add_durable_options(p)

@@ -29,6 +29,8 @@ import subprocess
 import sys
 import time
 
+from pynode import argtypes
+
 LOGD_AZS = ("a", "b", "c")
 LOG_ID = 0
 LOGD_READY_TIMEOUT_S = 15.0    # until a logd answers STATUS
@@ -583,21 +585,22 @@ def _version():
 # ------------------------------------------------------------------ memorydb up
 
 def add_up_args(p, default_dir):
-    p.add_argument("--port", type=int, default=6379,
+    p.add_argument("--port", type=argtypes.port, default=6379,
                    help="port of the primary; replicas take the following ports (default 6379)")
     p.add_argument("--bind", default="127.0.0.1", help="address (default 127.0.0.1)")
     p.add_argument("--dir", default=None, help=f"data directory (default {default_dir})")
-    p.add_argument("--replicas", type=int, default=1, help="replica nodes (default 1)")
+    p.add_argument("--replicas", type=argtypes._ranged(0, REPLICAS_MAX, "a replica count"),
+                   default=1, help=f"replica nodes, 0..{REPLICAS_MAX} (default 1)")
     p.add_argument("--durability", choices=["log", "none"], default="log",
                    help="log (default): three logds, primary and replicas; "
                         "none: one standalone node, nothing logged")
-    p.add_argument("--durability-timeout-ms", type=int, default=None,
+    p.add_argument("--durability-timeout-ms", type=argtypes.positive, default=None,
                    help="how long a write waits for the log before its client gets an error")
-    p.add_argument("--sentinel-port", type=int, default=26379,
+    p.add_argument("--sentinel-port", type=argtypes.port, default=26379,
                    help="the coordinator's Sentinel-compatible RESP port (default 26379; "
                         "a free port is used if it is taken)")
-    p.add_argument("--lease-ms", type=int, default=None,
-                   help="primary lease length in ms (default 2000)")
+    p.add_argument("--lease-ms", type=argtypes.lease_ms, default=None,
+                   help=f"primary lease length in ms, at least {argtypes.LEASE_MS_MIN} (default 2000)")
     return p
 
 
@@ -638,12 +641,20 @@ def run_up(args, data_dir):
     def on_signal(signum, frame):
         stopping.append(signum)
 
-    old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    if args.port + args.replicas > 65535:
+        print(f"memorydb up: --port {args.port} leaves no room for {args.replicas} replica "
+              "port(s) after it", file=sys.stderr)
+        return 2
     sentinel_port = args.sentinel_port if port_free(args.bind, args.sentinel_port) else None
-    cluster = Cluster(data_dir, port=args.port, bind=args.bind, replicas=args.replicas,
-                      durability_timeout_ms=args.durability_timeout_ms,
-                      abort=lambda: bool(stopping), coordinator_port=sentinel_port,
-                      lease_ms=args.lease_ms)
+    try:
+        cluster = Cluster(data_dir, port=args.port, bind=args.bind, replicas=args.replicas,
+                          durability_timeout_ms=args.durability_timeout_ms,
+                          abort=lambda: bool(stopping), coordinator_port=sentinel_port,
+                          lease_ms=args.lease_ms)
+    except ClusterError as exc:
+        print(f"memorydb up: {exc}", file=sys.stderr)
+        return 2
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         try:
             cluster.start()

@@ -28,6 +28,7 @@ import uuid
 import zmq
 
 from logd import wire
+from pynode import argtypes
 from pynode.control import ControlClient
 from pynode.election import Coordinator, default_margin_ms, lease_safe
 from pynode.lease_clock import LeaseClock
@@ -327,23 +328,24 @@ class CoordinatorProcess:
 # ------------------------------------------------------------------ CLI plugin
 
 def add_arguments(p):
-    p.add_argument("--logs", required=True, help="logd endpoints, comma-separated")
-    p.add_argument("--nodes", default="",
+    p.add_argument("--logs", required=True, type=argtypes.endpoint_list,
+                   help="logd endpoints, comma-separated")
+    p.add_argument("--nodes", default="", type=argtypes.endpoint_list,
                    help="the nodes' control endpoints (their --control), comma-separated")
-    p.add_argument("--log-id", type=int, default=0)
+    p.add_argument("--log-id", type=argtypes.non_negative, default=0)
     p.add_argument("--bind", default="127.0.0.1", help="address of the Sentinel RESP port")
-    p.add_argument("--port", type=int, default=26379,
+    p.add_argument("--port", type=argtypes.port_or_zero, default=26379,
                    help="Sentinel-compatible RESP port (0: none; default 26379)")
     p.add_argument("--master-name", default="memorydb")
-    p.add_argument("--lease-ms", type=int, default=2000)
-    p.add_argument("--drift", type=float, default=0.05,
+    p.add_argument("--lease-ms", type=argtypes.lease_ms, default=2000)
+    p.add_argument("--drift", type=argtypes.drift, default=0.05,
                    help="bound on clock rate error between any two processes (default 0.05)")
     p.add_argument("--snapshot-dir", default="",
                    help="snapshot store; with it, a snapshotter is started whenever the log "
                         "grows --snapshot-every entries past the newest snapshot")
-    p.add_argument("--snapshot-every", type=int, default=100_000,
+    p.add_argument("--snapshot-every", type=argtypes.positive, default=100_000,
                    help="log entries between automatic snapshots (default 100000)")
-    p.add_argument("--margin-ms", type=int, default=None,
+    p.add_argument("--margin-ms", type=argtypes.non_negative, default=None,
                    help="safety margin in ms (default max(100, lease/20), as the nodes use)")
     return p
 

@@ -15,6 +15,8 @@ import subprocess
 import sys
 import sysconfig
 
+from pynode import argtypes
+
 EFFECTS_RING_LOG2 = 26      # 64 MiB: largest effect record 16 MiB
 APPLY_RING_LOG2 = 26
 EXIT_DEMOTED = 3            # csrc/durable.h: the engine stopped because it was demoted
@@ -37,28 +39,29 @@ def python_executable():
 
 
 def add_durable_options(p):
-    p.add_argument("--logs", default="",
+    p.add_argument("--logs", default="", type=argtypes.endpoint_list,
                    help="durability log: comma-separated logd endpoints (tcp://host:port,...)")
-    p.add_argument("--log-id", type=int, default=0, help="the shard's log id (default 0)")
+    p.add_argument("--log-id", type=argtypes.non_negative, default=0,
+                   help="the shard's log id (default 0)")
     p.add_argument("--role", choices=["primary", "replica"], default="primary",
                    help="durability log: start as primary (seals a new epoch) or replica")
     p.add_argument("--name", default="n1", help="node name, recorded in the log's leader entries")
-    p.add_argument("--durability-timeout-ms", type=int, default=5000,
+    p.add_argument("--durability-timeout-ms", type=argtypes.positive, default=5000,
                    help="a write the log has not acknowledged by then fails (default 5000)")
-    p.add_argument("--zmq-bind", default="",
+    p.add_argument("--zmq-bind", default="", type=argtypes.endpoint_or_empty,
                    help="serve the ZeroMQ client API on this endpoint (tcp://host:port; default off)")
-    p.add_argument("--control", default="",
+    p.add_argument("--control", default="", type=argtypes.endpoint_or_empty,
                    help="ZeroMQ endpoint the replicator binds for the coordinator "
                         "(tcp://127.0.0.1:PORT); empty: none")
-    p.add_argument("--lease-ms", type=int, default=2000,
+    p.add_argument("--lease-ms", type=argtypes.lease_ms, default=2000,
                    help="primary lease length; renewed every third of it (default 2000)")
-    p.add_argument("--lease-margin-ms", type=int, default=None,
+    p.add_argument("--lease-margin-ms", type=argtypes.non_negative, default=None,
                    help="the primary stops serving this long before its lease ends "
                         "(default max(100, lease/20))")
     p.add_argument("--snapshot-dir", default="",
                    help="snapshot store to bootstrap from (the newest verified snapshot, "
                         "then the log after it); empty: replay the whole log")
-    p.add_argument("--drift", type=float, default=0.05,
+    p.add_argument("--drift", type=argtypes.drift, default=0.05,
                    help="clock rate error bound assumed between nodes and coordinator (default 0.05)")
     return p
 
@@ -134,6 +137,10 @@ def run(args, engine_module):
         return engine_module.serve(durability="none", **common)
     if not args.logs:
         raise ValueError("--durability log needs --logs")
+    from pynode.election import lease_safe
+    if margin_ms(args) >= args.lease_ms or not lease_safe(args.lease_ms, args.drift, margin_ms(args)):
+        raise ValueError(f"lease {args.lease_ms} ms, margin {margin_ms(args)} ms and drift "
+                         f"{args.drift} are not safe together (see docs/configuration.md)")
     from pynode._shm import Ring
 
     effects, effects_fd = Ring.create_memfd("memorydb-effects", EFFECTS_RING_LOG2)

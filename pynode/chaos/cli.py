@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 
+from pynode import argtypes
 from pynode.chaos import checkers, nemesis, report
 from pynode.chaos.history import Fault, HistoryWriter
 from pynode.chaos.topology import Topology, coordinator_available
@@ -31,7 +32,8 @@ NO_COORDINATOR_KINDS = ("kill", "pause", "partition", "logd", "clock")
 
 
 def add_arguments(p):
-    p.add_argument("--time", type=float, default=120.0, help="seconds of workload (default 120)")
+    p.add_argument("--time", type=argtypes.positive_seconds, default=120.0,
+                   help="seconds of workload (default 120)")
     p.add_argument("--nemesis", default=",".join(nemesis.KINDS),
                    help="comma-separated fault kinds (default all: "
                         f"{','.join(nemesis.KINDS)}); 'none' for no faults")
@@ -39,10 +41,10 @@ def add_arguments(p):
                    help="register (default), list-append or counter")
     p.add_argument("--seed", type=int, default=None, help="RNG seed (default: time-based, printed)")
     p.add_argument("--out", default=None, help="output directory (default: a new temp dir)")
-    p.add_argument("--clients", type=int, default=CLIENTS_DEFAULT,
+    p.add_argument("--clients", type=argtypes._ranged(1, 64, "a client count"), default=CLIENTS_DEFAULT,
                    help=f"concurrent clients (default {CLIENTS_DEFAULT})")
-    p.add_argument("--lease-ms", type=int, default=2000, help="node lease (default 2000)")
-    p.add_argument("--drift", type=float, default=0.05, help="clock drift bound (default 0.05)")
+    p.add_argument("--lease-ms", type=argtypes.lease_ms, default=2000, help="node lease (default 2000)")
+    p.add_argument("--drift", type=argtypes.drift, default=0.05, help="clock drift bound (default 0.05)")
     p.add_argument("--client", choices=["resp", "zmq"], default="resp",
                    help="resp (default): redis-py; zmq: the counter workload's INCRs go "
                         "through the ZeroMQ client (pynode.client)")
