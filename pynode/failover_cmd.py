@@ -6,12 +6,11 @@ drains and commits everything it acknowledged — and to promote the most
 caught-up replica at once, without waiting for a lease to run out. Waits
 until the coordinator announces the new primary and prints it.
 """
-import json
-import os
 import socket
 import sys
 import time
 
+from pynode import cluster_file
 from pynode.cluster import sentinel_primary
 
 WAIT_S = 30.0
@@ -39,10 +38,9 @@ def run(args):
     from pynode.cli import default_data_dir
     data_dir = args.dir or default_data_dir()
     try:
-        with open(os.path.join(data_dir, "cluster.json")) as f:
-            co = json.load(f).get("coordinator")
-    except (OSError, ValueError) as exc:
-        print(f"memorydb failover: cannot read {data_dir}/cluster.json: {exc}", file=sys.stderr)
+        co = cluster_file.read(data_dir).get("coordinator")
+    except cluster_file.ClusterFileError as exc:
+        print(f"memorydb failover: {exc}", file=sys.stderr)
         return 1
     if not co:
         print("memorydb failover: this deployment has no coordinator", file=sys.stderr)

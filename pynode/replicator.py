@@ -29,7 +29,6 @@ replicator exits when the engine stops heartbeating or its parent dies.
 import argparse
 import ctypes
 import os
-import select
 import signal
 import sys
 import time

@@ -6,12 +6,11 @@
 or a serving replica. The snapshot goes to DIR/snapshots unless --store says
 otherwise; progress is drawn on stderr when it is a terminal.
 """
-import json
 import os
 import subprocess
 import sys
 
-from pynode import snapshot_store
+from pynode import cluster_file, snapshot_store
 from pynode.snapshotter import MARGIN_DEFAULT
 
 
@@ -30,17 +29,10 @@ def add_arguments(p):
 
 def logd_endpoints(data_dir):
     """The logd endpoints of the deployment in data_dir (from cluster.json)."""
-    path = os.path.join(data_dir, "cluster.json")
-    try:
-        with open(path) as f:
-            desc = json.load(f)
-    except FileNotFoundError:
-        raise ValueError(f"{path} not found: is `memorydb up --dir {data_dir}` running?") from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not valid JSON: {exc}") from None
-    endpoints = [ld.get("endpoint") for ld in desc.get("logds", [])]
-    if not endpoints or not all(endpoints):
-        raise ValueError(f"{path} lists no logd endpoints")
+    desc = cluster_file.read(data_dir)       # ClusterFileError is a ValueError
+    endpoints = [ld["endpoint"] for ld in desc.get("logds", [])]
+    if not endpoints:
+        raise ValueError(f"{os.path.join(data_dir, 'cluster.json')} lists no logd endpoints")
     return endpoints, desc
 
 

@@ -7,9 +7,9 @@ epoch, commit seq, newest renewal), and the coordinator over its Sentinel
 port (which node it announces). Unreachable pieces show as "down".
 """
 import json
-import os
 import sys
 
+from pynode import cluster_file
 from pynode.cluster import control_status, logd_status, sentinel_primary
 
 TIMEOUT_S = 0.5
@@ -81,16 +81,10 @@ def render(state):
 def run(args):
     from pynode.cli import default_data_dir
     data_dir = args.dir or default_data_dir()
-    path = os.path.join(data_dir, "cluster.json")
     try:
-        with open(path) as f:
-            info = json.load(f)
-    except FileNotFoundError:
-        print(f"memorydb status: no cluster.json in {data_dir} (is `memorydb up` running?)",
-              file=sys.stderr)
-        return 1
-    except (OSError, ValueError) as exc:
-        print(f"memorydb status: cannot read {path}: {exc}", file=sys.stderr)
+        info = cluster_file.read(data_dir)
+    except cluster_file.ClusterFileError as exc:
+        print(f"memorydb status: {exc}", file=sys.stderr)
         return 1
     state = collect(info)
     if args.json:

@@ -80,7 +80,7 @@ def test_every_subcommand_is_implemented():
 def test_snapshot_without_a_deployment_says_so(tmp_path):
     res = run("snapshot", "--dir", str(tmp_path))
     assert res.returncode == 2
-    assert "cluster.json not found" in res.stderr
+    assert "no cluster.json in" in res.stderr
 
 
 class Proc:

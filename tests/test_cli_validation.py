@@ -85,3 +85,44 @@ def test_lease_minimum_is_safe_with_the_default_margin():
     assert lease_safe(ms, 0.05, default_margin_ms(ms))
     with pytest.raises(argparse.ArgumentTypeError):
         argtypes.lease_ms(str(ms - 1))
+
+
+# ------------------------------------------------------------------ cluster.json
+
+BAD_CLUSTER_FILES = [
+    ("{garbage", "is not valid JSON"),
+    ("[]", "expected a JSON object"),
+    ('{"logds": 5}', "'logds' must be a list"),
+    ('{"logds": [{"az": "a"}]}', "logds[0].endpoint missing"),
+    ('{"nodes": [{"name": "n1", "port": "6379"}]}', "nodes[0].port missing or not int"),
+    ('{"nodes": [{"name": "n1", "port": 1, "control": 7}]}', "nodes[0].control is not str"),
+    ('{"coordinator": "x"}', "coordinator must be an object"),
+]
+
+
+@pytest.mark.parametrize("text,why", BAD_CLUSTER_FILES, ids=[w for _, w in BAD_CLUSTER_FILES])
+def test_cluster_file_shapes_are_checked(text, why, tmp_path):
+    from pynode import cluster_file
+    (tmp_path / "cluster.json").write_text(text)
+    with pytest.raises(cluster_file.ClusterFileError) as err:
+        cluster_file.read(str(tmp_path))
+    assert why in str(err.value)
+
+
+def test_cluster_file_missing_or_huge(tmp_path):
+    from pynode import cluster_file
+    with pytest.raises(cluster_file.ClusterFileError, match="no cluster.json in"):
+        cluster_file.read(str(tmp_path))
+    (tmp_path / "cluster.json").write_bytes(b" " * (cluster_file.FILE_BYTES_MAX + 1))
+    with pytest.raises(cluster_file.ClusterFileError, match="larger than"):
+        cluster_file.read(str(tmp_path))
+
+
+@pytest.mark.parametrize("command", ["status", "failover", "snapshot"])
+def test_commands_on_a_malformed_cluster_file_say_so(command, tmp_path):
+    (tmp_path / "cluster.json").write_text('{"logds": [{"az": "a"}], "nodes": 3}')
+    res = run([command, "--dir", str(tmp_path)], tmp_path)
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out
+    assert "Traceback" not in out, out
+    assert "cluster.json" in out, out
