@@ -29,6 +29,7 @@ import subprocess
 import sys
 import time
 
+from logd import dirlock
 from pynode import argtypes
 
 LOGD_AZS = ("a", "b", "c")
@@ -645,6 +646,13 @@ def run_up(args, data_dir):
         print(f"memorydb up: --port {args.port} leaves no room for {args.replicas} replica "
               "port(s) after it", file=sys.stderr)
         return 2
+    try:
+        os.makedirs(data_dir, exist_ok=True)
+        # held while this `up` runs; a second `up` on DIR stops here
+        dir_lock = dirlock.lock_dir(data_dir, "up.lock")
+    except OSError as exc:
+        print(f"memorydb up: {exc}", file=sys.stderr)
+        return 2
     sentinel_port = args.sentinel_port if port_free(args.bind, args.sentinel_port) else None
     try:
         cluster = Cluster(data_dir, port=args.port, bind=args.bind, replicas=args.replicas,
@@ -653,6 +661,7 @@ def run_up(args, data_dir):
                           lease_ms=args.lease_ms)
     except ClusterError as exc:
         print(f"memorydb up: {exc}", file=sys.stderr)
+        os.close(dir_lock)
         return 2
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -670,5 +679,6 @@ def run_up(args, data_dir):
         return supervise(cluster, lambda: bool(stopping))
     finally:
         cluster.stop()
+        os.close(dir_lock)
         for s, h in old.items():
             signal.signal(s, h)
