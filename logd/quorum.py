@@ -94,7 +94,7 @@ class Backpressure(Exception):
 class _Peer:
     __slots__ = ("idx", "match_seq", "next_seq", "inflight", "member", "incarnation",
                  "joinable", "fresh_inc_before_seal", "reading", "published_commit",
-                 "needs_snapshot", "last_state", "probing")
+                 "needs_snapshot", "last_state", "probing", "full_until")
 
     def __init__(self, idx):
         self.idx = idx
@@ -110,6 +110,7 @@ class _Peer:
         self.needs_snapshot = False
         self.last_state = None
         self.probing = True         # one request at a time until a reply proves the path
+        self.full_until = 0         # tick before which a logd that answered FULL is left alone
 
 
 class Writer:
@@ -359,13 +360,15 @@ class Writer:
         free = 0
         for p in self.peers:
             limit = 1 if p.probing else self.inflight_max
-            if not p.reading and not p.needs_snapshot and len(p.inflight) < limit:
+            if (not p.reading and not p.needs_snapshot and p.full_until <= self.now
+                    and len(p.inflight) < limit):
                 free += 1
         return free >= self.majority
 
     def _pump(self, peer, out):
         """Send this peer what it lacks, within the pipelining bounds."""
-        if self.phase not in (Phase.RECOVERING, Phase.ACTIVE) or peer.reading or peer.needs_snapshot:
+        if (self.phase not in (Phase.RECOVERING, Phase.ACTIVE) or peer.reading
+                or peer.needs_snapshot or peer.full_until > self.now):
             return
         if peer.next_seq < self.window_lo:
             self._catch_up_from_source(peer, out)
@@ -533,6 +536,14 @@ class Writer:
         elif st == Status.TRUNCATED:
             self._forget_peer_requests(peer)
             peer.next_seq = reply.state.low_seq
+        elif st == Status.FULL:
+            # Its store has no room: nothing was written. Leave it alone for
+            # a resend period (no tight APPEND/FULL loop), then probe again
+            # with one request; the others commit meanwhile if they can.
+            self._forget_peer_requests(peer)
+            peer.probing = True
+            peer.next_seq = peer.match_seq + 1
+            peer.full_until = self.now + self.resend_ticks
         if self.phase in (Phase.RECOVERING, Phase.ACTIVE):
             self._pump(peer, out)
 

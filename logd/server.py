@@ -13,6 +13,7 @@ Usage: python -m logd --az a --dir DIR --bind tcp://127.0.0.1:PORT
 """
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -20,7 +21,7 @@ import time
 import lmdb
 import zmq
 
-from logd import service, storage, wire
+from logd import dirlock, service, storage, wire
 from logd.wire import Status
 
 BATCH_REQUESTS_MAX = 4096
@@ -28,6 +29,7 @@ BATCH_BYTES_MAX = 64 << 20
 SUBSCRIBERS_MAX = 256
 PUSH_BYTES_MAX = 1 << 20
 POLL_MS = 100
+FULL_REPORT_S = 10.0
 
 
 class Subscriber:
@@ -43,7 +45,15 @@ class Subscriber:
 class Server:
     def __init__(self, path, bind, az="a", map_size=storage.MAP_SIZE_DEFAULT, ctx=None):
         self.az = az
-        self.store = storage.LmdbStore(path, map_size=map_size)
+        self.map_size = map_size
+        self.full_reported = -FULL_REPORT_S
+        os.makedirs(path, exist_ok=True)
+        self.lock_fd = dirlock.lock_dir(path, "logd.lock")   # one daemon per environment
+        try:
+            self.store = storage.LmdbStore(path, map_size=map_size)
+        except BaseException:
+            os.close(self.lock_fd)
+            raise
         self.service = service.LogService(self.store.incarnation)
         self.ctx = ctx or zmq.Context.instance()
         self.sock = self.ctx.socket(zmq.ROUTER)
@@ -97,16 +107,49 @@ class Server:
                 continue
             work.append((ident, msg))
         if work:
-            with self.store.write() as txn:
-                for ident, msg in work:
-                    replies.append((ident, self._apply(txn, ident, msg)))
-            # the with-block committed: every append in `work` is now durable
+            replies.extend(self._apply_all(work))
+            # committed: every write in `work` that was answered OK is durable
         for ident, frame in replies:
             self._send(ident, frame)
         self.stats["batches"] += 1
         self.stats["requests"] += len(batch)
         if self.subs:
             self._push_all()
+
+    def _apply_all(self, work):
+        """Every request of the batch in one transaction. If the store runs
+        out of room (LMDB's map is full) the transaction is dropped whole
+        and the batch runs again with APPENDs answered FULL (they are what
+        fills it), then if need be with every write answered FULL: nothing
+        half-written, reads still served, the daemon keeps running. The
+        writer leaves a FULL logd alone for a while (logd/quorum.py)."""
+        for refuse in (set(), {wire.Append}, {wire.Append, wire.Seal, wire.Truncate}):
+            try:
+                with self.store.write() as txn:
+                    replies = [(ident, self._full(txn, msg) if type(msg.body) in refuse
+                                else self._apply(txn, ident, msg)) for ident, msg in work]
+            except lmdb.MapFullError:
+                self._note_full()
+                continue
+            if any(type(msg.body) is wire.Truncate and wire.Truncate not in refuse
+                   for _, msg in work):
+                self.store.settle()      # the pages it freed are reusable from now on
+            return replies
+        raise AssertionError("a batch with every write refused cannot fill the store")
+
+    def _full(self, txn, msg):
+        state = self.service.state(self.service.meta(txn, msg.log_id))
+        return wire.encode(wire.Message(msg.log_id, msg.req_id, wire.Reply(Status.FULL, state)))
+
+    def _note_full(self):
+        """Say so on stderr, at most every FULL_REPORT_S."""
+        self.stats["full"] = self.stats.get("full", 0) + 1
+        now = time.monotonic()
+        if now - self.full_reported >= FULL_REPORT_S:
+            self.full_reported = now
+            print(f"logd az={self.az}: the store is full (LMDB map {self.map_size >> 20} MiB): "
+                  "refusing writes; truncate the log (memorydb snapshot) or restart this logd "
+                  "with a larger --map-size-mb", file=sys.stderr, flush=True)
 
     def _apply(self, txn, ident, msg):
         body = msg.body
@@ -179,6 +222,7 @@ class Server:
     def close(self):
         self.sock.close(0)
         self.store.close()
+        os.close(self.lock_fd)
 
 
 def parse_args(argv):

@@ -118,6 +118,17 @@ class LmdbStore:
         """Context manager: one write transaction; commit (and sync) on exit."""
         return _WriteCtx(self)
 
+    def settle(self):
+        """Commits one tiny transaction. LMDB reuses the pages a transaction
+        T freed only from transaction T+2 on; after a TRUNCATE this makes
+        them usable by the very next batch, which matters when the store is
+        full (refused APPENDs commit nothing, so they never get there)."""
+        try:
+            with self.env.begin(write=True, db=self.meta_db) as txn:
+                txn.put(_DAEMON_KEY, struct.pack("<Q", self.incarnation))
+        except lmdb.MapFullError:
+            pass   # not even one page: the operator must grow the map (--map-size-mb)
+
     def close(self):
         self.env.close()
 

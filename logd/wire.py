@@ -75,6 +75,7 @@ class Status(IntEnum):
     CORRUPT = 5       # READ: a stored entry failed its checksum (not served)
     CONFLICT = 6      # APPEND would replace entries of a higher epoch (never)
     TOO_MANY = 7      # SUBSCRIBE: subscriber table full
+    FULL = 8          # APPEND/SEAL/TRUNCATE: the store has no room; nothing was written
 
 
 class ErrCode(IntEnum):
