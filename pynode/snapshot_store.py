@@ -179,14 +179,16 @@ def write_status(store_dir, **fields):
 
 
 def read_status(store_dir):
-    """STATUS as a dict ({} when absent)."""
+    """STATUS as a dict ({} when absent or unreadable; undecodable bytes
+    are replaced, never raised: it is advisory, the snapshots are checked
+    on their own)."""
     out = {}
     try:
-        with open(os.path.join(store_dir, STATUS_FILE)) as f:
+        with open(os.path.join(store_dir, STATUS_FILE), errors="replace") as f:
             for line in f.read(65536).splitlines():
                 k, sep, v = line.partition("=")
                 if sep:
                     out[k] = v
-    except FileNotFoundError:
+    except OSError:
         pass
     return out

@@ -204,6 +204,14 @@ def test_status_file_round_trip(tmp_path):
     assert snapshot_store.read_status(str(tmp_path / "x")) == {}
 
 
+def test_status_file_garbage_reads_as_best_effort(tmp_path):
+    (tmp_path / "STATUS").write_bytes(b"\xff\xfestatus=ok\nno equals sign\n")
+    assert snapshot_store.read_status(str(tmp_path)) == {"\ufffd\ufffdstatus": "ok"}
+    (tmp_path / "STATUS").unlink()
+    (tmp_path / "STATUS").mkdir()                     # not even a file
+    assert snapshot_store.read_status(str(tmp_path)) == {}
+
+
 # ------------------------------------------------------------------ progress
 
 def test_progress_render():
