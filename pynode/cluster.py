@@ -120,9 +120,9 @@ def logd_status(endpoint, timeout_s=0.5):
     conn = LogdConn(endpoint)
     try:
         rep = conn.request(LOG_ID, wire.StatusReq(), timeout_s)
-        return getattr(rep, "state", rep)
-    except (TimeoutError, OSError):
-        return None
+        return rep.state if isinstance(rep, wire.Reply) else None
+    except (TimeoutError, OSError, wire.WireError):
+        return None                   # silent, down, or not speaking the log protocol
     finally:
         conn.close()
 
@@ -238,22 +238,41 @@ def sentinel_primary(host, port, timeout_s=0.5):
             data = s.recv(256)
     except OSError:
         return None
+    return parse_addr_reply(data)
+
+
+def parse_addr_reply(data):
+    """(host, port) from the RESP reply to get-master-addr-by-name
+    (*2 $host $port), or None for anything else (a null, an error, garbage)."""
     parts = data.split(b"\r\n")
-    if not data.startswith(b"*2") or len(parts) < 5:
+    if len(parts) < 5 or parts[0] != b"*2" or not parts[1].startswith(b"$") \
+            or not parts[3].startswith(b"$"):
         return None
-    return parts[2].decode(), int(parts[4])
+    try:
+        host, port = parts[2].decode("ascii"), int(parts[4])
+        host_len = int(parts[1][1:])
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if not host or not 0 < port < 65536 or host_len != len(parts[2]):
+        return None
+    return host, port
+
+
+STATUS_SHOWN = ("role", "epoch", "applied_seq", "log_commit", "lease_ms_left")
 
 
 def control_status(endpoint, timeout_s=0.5):
-    """A node's answer to a control status request, or None."""
-    from pynode.control import ControlClient
+    """A node's answer to a control status request, or None (no answer, or
+    one without the fields `memorydb status` shows, in their types)."""
+    from pynode.control import ControlClient, reply_problem
     c = ControlClient(endpoint)
     try:
-        return c.request({"op": "status"}, timeout_s)
+        rep = c.request({"op": "status"}, timeout_s)
     except TimeoutError:
         return None
     finally:
         c.close()
+    return None if reply_problem(rep, required=STATUS_SHOWN) else rep
 
 
 # ------------------------------------------------------------------ cluster

@@ -41,6 +41,45 @@ def encode(obj):
     return json.dumps(obj, separators=(",", ":")).encode()
 
 
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_resp_addr(v):
+    if not isinstance(v, str):
+        return False
+    port = v.rpartition(":")[2]
+    return v == "" or (port.isdigit() and int(port) < 65536)
+
+
+# What a status reply's fields must be (pynode/replicator.py Node.status).
+STATUS_FIELDS = {"role": lambda v: isinstance(v, str), "name": lambda v: isinstance(v, str),
+                 "applied_seq": _is_int, "epoch": _is_int, "log_commit": _is_int,
+                 "lease_ms_left": _is_int, "healthy": lambda v: isinstance(v, bool),
+                 "resp": _is_resp_addr}
+
+
+def reply_problem(rep, required=()):
+    """Why a reply from a node's control endpoint cannot be used (None if
+    it can): every field a reader takes must have its type, so that a buggy
+    or foreign process on a control endpoint costs its reader a log line,
+    never a crash. `required` names status fields that must be present."""
+    if "last_lease" in rep:
+        lease = rep["last_lease"]
+        if not (isinstance(lease, list) and len(lease) == 2 and all(map(_is_int, lease))):
+            return "last_lease is not [epoch, seq]"
+        return None
+    if not rep.get("ok") or "role" not in rep:
+        return None if not required else "not a status reply"
+    for field in required:
+        if field not in rep:
+            return f"{field} is missing"
+    for field, ok in STATUS_FIELDS.items():
+        if field in rep and not ok(rep[field]):
+            return f"{field} has a wrong type or value: {rep[field]!r:.60}"
+    return None
+
+
 class ControlServer:
     """ROUTER shell: poll() hands each decoded request to handler(req, ident)
     and sends back what it returns (a dict), or None to answer later through

@@ -29,7 +29,7 @@ import zmq
 
 from logd import wire
 from pynode import argtypes
-from pynode.control import ControlClient
+from pynode.control import ControlClient, reply_problem
 from pynode.election import Coordinator, default_margin_ms, lease_safe
 from pynode.lease_clock import LeaseClock
 from pynode.sentinel import NodeView, SentinelServer, View
@@ -86,32 +86,6 @@ class LogdWatch:
                 self.state, self.at = msg.body.state, now
                 got.append(msg.body.state)
         return got
-
-
-def _is_int(v):
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def node_reply_problem(rep):
-    """Why a control reply cannot be used (None if it can): every field the
-    coordinator reads must have its type, so that a buggy or foreign process
-    on a node's control endpoint costs a log line, never the coordinator."""
-    if "last_lease" in rep:
-        lease = rep["last_lease"]
-        if not (isinstance(lease, list) and len(lease) == 2 and all(map(_is_int, lease))):
-            return "last_lease is not [epoch, seq]"
-        return None
-    if not rep.get("ok") or "role" not in rep:
-        return None                      # an error reply: logged as such by the caller
-    for field, ok in (("role", lambda v: isinstance(v, str)),
-                      ("name", lambda v: isinstance(v, str)),
-                      ("applied_seq", _is_int), ("epoch", _is_int),
-                      ("healthy", lambda v: isinstance(v, bool)),
-                      ("resp", lambda v: isinstance(v, str) and (v == "" or (
-                          v.rpartition(":")[2].isdigit() and int(v.rpartition(":")[2]) < 65536)))):
-        if field in rep and not ok(rep[field]):
-            return f"{field} has a wrong type or value: {rep[field]!r:.60}"
-    return None
 
 
 class NodeWatch:
@@ -252,7 +226,7 @@ class CoordinatorProcess:
                 self.machine.observe_epoch(st.promised_epoch)
         for nw in self.nodes:
             for rep in nw.ctl.recv_all():
-                problem = node_reply_problem(rep)
+                problem = reply_problem(rep)
                 if problem:
                     nw.bad_replies += 1
                     if nw.bad_replies in (1, 10, 100, 1000):     # bounded log volume

@@ -31,7 +31,9 @@ def sentinel_failover(host, port):
         data = s.recv(512)
     if data.startswith(b"+OK"):
         return None
-    return data.decode(errors="replace").strip().lstrip("-") or "no answer"
+    if data.startswith(b"-"):
+        return data[1:].split(b"\r\n", 1)[0].decode(errors="replace") or "error"
+    return f"unexpected answer from the coordinator: {data[:60]!r}" if data else "no answer"
 
 
 def run(args):
