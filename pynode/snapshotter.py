@@ -138,16 +138,19 @@ def log(msg):
 
 
 def committed_target(conns, log_id):
-    """The highest commit seq any logd reports (0 if none answers)."""
-    best = 0
+    """The highest commit seq any logd reports; ReplayError if none answers
+    STATUS (down, or not speaking the log protocol): that is a failed run,
+    not "nothing to do"."""
+    best = None
     for c in conns:
         try:
             rep = c.request(log_id, wire.StatusReq(), REQUEST_TIMEOUT_S)
-        except (TimeoutError, OSError):
+        except (TimeoutError, OSError, wire.WireError):
             continue
-        state = getattr(rep, "state", None)
-        if state is not None:
-            best = max(best, state.commit_seq)
+        if isinstance(rep, wire.Reply):
+            best = max(best or 0, rep.state.commit_seq)
+    if best is None:
+        raise ReplayError(f"no logd answered STATUS ({len(conns)} asked)")
     return best
 
 
@@ -194,8 +197,8 @@ def truncate_logs(conns, log_id, below_seq):
     for c in conns:
         try:
             rep = c.request(log_id, wire.Truncate(below_seq), REQUEST_TIMEOUT_S)
-        except (TimeoutError, OSError):
-            log(f"TRUNCATE on a logd timed out (it keeps its entries; harmless)")
+        except (TimeoutError, OSError, wire.WireError) as exc:
+            log(f"TRUNCATE on a logd failed ({exc or 'timeout'}): it keeps its entries; harmless")
             continue
         if isinstance(rep, wire.Reply) and rep.status == wire.Status.OK:
             ok += 1

@@ -284,3 +284,36 @@ def test_data_records_and_truncate_point():
         list(data_records(5, struct.pack("<QI", 1, 9) + b"ab"))
     assert truncate_below(5000, 1000) == 4000
     assert truncate_below(500, 1000) == 0
+
+
+def test_logds_that_do_not_speak_the_protocol_fail_the_run(tmp_path):
+    """A STATUS answered with garbage (or by nobody) is a failed snapshot
+    run with one line saying so, not a traceback and not "nothing to do"."""
+    import threading
+    import zmq
+    ctx = zmq.Context()
+    router = ctx.socket(zmq.ROUTER)
+    router.setsockopt(zmq.LINGER, 0)
+    port = router.bind_to_random_port("tcp://127.0.0.1")
+    stop = threading.Event()
+
+    def garbage():
+        while not stop.is_set():
+            if router.poll(50):
+                router.send_multipart([router.recv_multipart()[0], b"\x00garbage"])
+
+    t = threading.Thread(target=garbage, daemon=True)
+    t.start()
+    try:
+        with pytest.raises(ReplayError, match="no logd answered STATUS"):
+            build_snapshot([f"tcp://127.0.0.1:{port}"], str(tmp_path / "store"),
+                           show_progress=False)
+        res = subprocess.run(_snapshotter_cmd([f"tcp://127.0.0.1:{port}"], str(tmp_path / "s")),
+                             cwd=ROOT, capture_output=True, text=True, timeout=120)
+    finally:
+        stop.set()
+        t.join(5)
+        router.close(0)
+        ctx.term()
+    assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr
+    assert "FAILED: no logd answered STATUS" in res.stderr
