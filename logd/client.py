@@ -33,6 +33,9 @@ def _dealer(ctx, endpoint):
     # No IMMEDIATE: requests sent before the connection is up are queued, not
     # dropped, so a new writer's first STATUS probe reaches every live logd
     # (the probe is how it learns which fresh logds may join its epoch).
+    # a frame beyond the protocol's bound disconnects the logd that sent it
+    # instead of being buffered whole (wire.decode would refuse it anyway)
+    s.setsockopt(zmq.MAXMSGSIZE, wire.HEADER_SIZE + wire.BODY_BYTES_MAX)
     s.setsockopt(zmq.RECONNECT_IVL, 50)
     s.setsockopt(zmq.RECONNECT_IVL_MAX, 500)
     s.connect(endpoint)

@@ -21,6 +21,7 @@ import json
 import zmq
 
 REQUEST_BYTES_MAX = 4096
+REPLY_BYTES_MAX = 64 * 1024     # a status reply is a few hundred bytes
 REQUESTS_PER_POLL_MAX = 64      # bound the work one loop iteration does for control
 
 
@@ -92,6 +93,8 @@ class ControlServer:
         self.sock.setsockopt(zmq.RCVHWM, 1000)
         self.sock.setsockopt(zmq.SNDHWM, 1000)
         self.sock.setsockopt(zmq.ROUTER_MANDATORY, 0)
+        # a larger frame disconnects its sender before it is buffered whole
+        self.sock.setsockopt(zmq.MAXMSGSIZE, REQUEST_BYTES_MAX)
         self.sock.bind(endpoint)
 
     def poll(self, handler):
@@ -134,6 +137,7 @@ class ControlClient:
         self.sock.setsockopt(zmq.RECONNECT_IVL, 50)
         self.sock.setsockopt(zmq.RECONNECT_IVL_MAX, 500)
         self.sock.setsockopt(zmq.IMMEDIATE, 1)     # no queueing to a dead node
+        self.sock.setsockopt(zmq.MAXMSGSIZE, REPLY_BYTES_MAX)
         self.sock.connect(endpoint)
 
     def send(self, obj):

@@ -56,6 +56,7 @@ class LogdWatch:
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.setsockopt(zmq.SNDHWM, 10)
         self.sock.setsockopt(zmq.IMMEDIATE, 1)
+        self.sock.setsockopt(zmq.MAXMSGSIZE, wire.HEADER_SIZE + wire.BODY_BYTES_MAX)
         self.sock.setsockopt(zmq.RECONNECT_IVL, 50)
         self.sock.setsockopt(zmq.RECONNECT_IVL_MAX, 500)
         self.sock.connect(endpoint)

@@ -50,3 +50,30 @@ def test_server_answers_requests_and_garbage():
     finally:
         client.close()
         server.close()
+
+
+def test_oversized_frame_disconnects_its_sender_only():
+    """A frame beyond REQUEST_BYTES_MAX is never buffered: the sender is
+    disconnected (MAXMSGSIZE) and the server keeps answering others."""
+    ep = f"tcp://127.0.0.1:{free_port()}"
+    server = ControlServer(ep)
+    client = ControlClient(ep)
+    raw = zmq.Context.instance().socket(zmq.DEALER)
+    raw.setsockopt(zmq.LINGER, 0)
+    raw.connect(ep)
+    try:
+        raw.send_multipart([b"", b"{" + b" " * (1 << 20) + b"}"])
+        got, sent = [], False
+        for _ in range(300):
+            sent = sent or client.send({"op": "status"})
+            server.poll(lambda req, ident: {"ok": True, "op": req["op"]})
+            got += client.recv_all()
+            if got:
+                break
+            time.sleep(0.01)
+        assert got == [{"ok": True, "op": "status"}]
+        assert not raw.poll(100)                    # no answer to the oversized frame
+    finally:
+        raw.close()
+        client.close()
+        server.close()
