@@ -584,7 +584,9 @@ void setrangeCommand(client *c)
         reply_ll(c, o ? (long long)obj_string_len(o) : 0);
         return;
     }
-    if (check_string_length(c, offset + (long long)val->len) != 0)
+    /* offset may be near LLONG_MAX: bound it before adding the length */
+    if (check_string_length(c, offset > max_string_len() ? offset
+                                                         : offset + (long long)val->len) != 0)
         return;
     if (!o) {
         o = obj_create_string_raw(NULL, 0);

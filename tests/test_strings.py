@@ -135,6 +135,10 @@ SCENARIOS = {
         ("SETRANGE", "n", "0", "9"), ("SET", "i", "1234"), ("SETRANGE", "i", "1", "9"),
         ("GET", "i"), ("INCR", "i"), ("SETRANGE", "k", "2", BIN), ("GET", "k"),
         ("SETRANGE", "k", "1"), ("SET", "t", "v", "EX", "100"), ("SETRANGE", "t", "0", "w"), ("TTL", "t"),
+        # offset + length overflowed a long long and passed the size check (an assertion then
+        # stopped the server); found by a random-command fuzz run
+        ("SETRANGE", "k", BIG_INT, "x"), ("SETRANGE", "k", BIG_INT, "-1"), ("SETRANGE", "nk", BIG_INT, "x"),
+        ("SETRANGE", "k", "536870911", "xx"), ("EXISTS", "nk"), ("GET", "k"),
     ],
     "getdel_getset": [
         ("SET", "k", "v"), ("GETDEL", "k"), ("GETDEL", "k"), ("EXISTS", "k"), ("GETDEL",),
