@@ -340,6 +340,7 @@ static int replay_one(client *c, int index, int argc, marg *argv) {
     c->argc = argc;
     c->argv = argv;
     c->reply_len = c->reply_sent = c->reply_released = 0;
+    c->reply_overflow = 0;
     command_execute(c);
     int failed = c->reply_len > 0 && c->reply[0] == '-';
     if (failed) {

@@ -224,6 +224,8 @@ typedef struct client {
     size_t reply_len, reply_cap, reply_sent, reply_released;
     size_t reply_peak;
     long long reply_total_bytes;
+    int reply_overflow;         /* a reply outgrew REPLY_BUF_HARD_MAX: output discarded,
+                                   the client is closed once the command is done */
 
     struct client *next_pending_write, *prev_all, *next_all;
     int pending_write;          /* on the server's pending-writes list */

@@ -402,6 +402,14 @@ static int argv_reserve(client *c, int argc)
  * the durable path, which releases it (in order) when the log allows. */
 static void reply_done(client *c)
 {
+    if (c->reply_overflow && c->fd >= 0) {
+        if (!(c->flags & CLIENT_CLOSE_ASAP))
+            fprintf(stderr, "pymemorydb: closing client id=%llu: a reply (%s) outgrew the "
+                    "output buffer limit\n", (unsigned long long)c->id,
+                    c->cmd ? c->cmd->name : "?");
+        client_close_async(c);
+        return;
+    }
     if (server.cfg.durability != DURABILITY_NONE && server.reply_ready)
         server.reply_ready(c);
     else

@@ -16,10 +16,16 @@
 
 #include "mdb.h"
 
-/* A reply buffer above this is a bug (or an attack we failed to bound
- * elsewhere): proto-max-bulk-len is 512 MB and the output-buffer limits
- * live in networking.c, so 4 GB means something upstream is broken. */
+/* No client's output buffer grows past this. proto-max-bulk-len is 512 MB,
+ * so only unbounded repetition gets here (ZRANDMEMBER z -2147483648 asks for
+ * 2^31 elements; SORT with many GETs multiplies a list). The rest of such a
+ * reply is discarded (reply_room hands out scratch space) and networking.c
+ * closes the client once the command is done, as Redis closes a client over
+ * its output-buffer limit; the server never aborts or runs out of memory for
+ * it. Tests build with a small value (-DREPLY_BUF_HARD_MAX=...). */
+#ifndef REPLY_BUF_HARD_MAX
 #define REPLY_BUF_HARD_MAX ((size_t)4 << 30)
+#endif
 #define REPLY_BUF_MIN_CAP 256
 
 /* Bytes reserved by reply_deferred_len(): enough for "*N\r\n" with a
@@ -32,11 +38,33 @@
 
 /* ------------------------------------------------------------ buffer */
 
+/* Where the bytes of an overflowed reply go: one element at a time (at most
+ * proto-max-bulk-len plus a header), reused; the engine loop is one thread. */
+static char *discard_buf;
+static size_t discard_cap;
+
+static char *discard_room(size_t need)
+{
+    if (discard_cap < need) {
+        char *p = realloc(discard_buf, need);
+        if (p == NULL) {
+            fprintf(stderr, "reply.c: out of memory for %zu discarded reply bytes\n", need);
+            abort();
+        }
+        discard_buf = p;
+        discard_cap = need;
+    }
+    return discard_buf;
+}
+
 static void reply_grow(client *c, size_t need)
 {
     size_t want = c->reply_len + need;
     assert(want >= c->reply_len);            /* no overflow */
-    assert(want <= REPLY_BUF_HARD_MAX);
+    if (want > REPLY_BUF_HARD_MAX) {
+        c->reply_overflow = 1;               /* from here on the reply is discarded */
+        return;
+    }
     size_t cap = c->reply_cap ? c->reply_cap : REPLY_BUF_MIN_CAP;
     while (cap < want) cap *= 2;             /* bounded: cap <= 2 * HARD_MAX */
     char *p = realloc(c->reply, cap);
@@ -54,12 +82,14 @@ static void reply_grow(client *c, size_t need)
  * the caller commits them with reply_commit(). */
 static inline char *reply_room(client *c, size_t need)
 {
-    if (c->reply_cap - c->reply_len < need) reply_grow(c, need);
+    if (!c->reply_overflow && c->reply_cap - c->reply_len < need) reply_grow(c, need);
+    if (c->reply_overflow) return discard_room(need);
     return c->reply + c->reply_len;
 }
 
 static inline void reply_commit(client *c, size_t n)
 {
+    if (c->reply_overflow) return;           /* the bytes went to discard_room */
     assert(c->reply_len + n <= c->reply_cap);
     c->reply_len += n;
     if (c->reply_len > c->reply_peak) c->reply_peak = c->reply_len;
@@ -348,6 +378,7 @@ size_t reply_deferred_len(client *c)
 
 static void reply_set_deferred(client *c, size_t handle, char type, long len)
 {
+    if (c->reply_overflow) return;           /* never sent: the client is being closed */
     assert(len >= 0);
     assert(handle + DEFERRED_RESERVE <= c->reply_len);
     assert(c->reply[handle] == '\0');   /* patched at most once */

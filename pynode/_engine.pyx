@@ -155,11 +155,15 @@ cdef class Engine:
         C.command_execute(c)
         c.argc = 0
         c.argv = NULL
-        out = PyBytes_FromStringAndSize(c.reply, c.reply_len) if c.reply_len else b""
+        overflow = c.reply_overflow
+        out = PyBytes_FromStringAndSize(c.reply, c.reply_len) if c.reply_len and not overflow else b""
         c.reply_len = 0
         c.reply_sent = 0
         c.reply_released = 0
+        c.reply_overflow = 0
         self._check_lost()
+        if overflow:
+            raise ValueError("the reply outgrew the output buffer limit (csrc/reply.c)")
         return out
 
     def set_time(self, ms):

@@ -37,6 +37,7 @@ cdef extern from "mdb.h" nogil:
         size_t reply_cap
         size_t reply_sent
         size_t reply_released
+        int reply_overflow
 
     engine *engine_create()
     void engine_free(engine *e)
