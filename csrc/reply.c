@@ -82,8 +82,12 @@ static void reply_grow(client *c, size_t need)
  * the caller commits them with reply_commit(). */
 static inline char *reply_room(client *c, size_t need)
 {
-    if (!c->reply_overflow && c->reply_cap - c->reply_len < need) reply_grow(c, need);
-    if (c->reply_overflow) return discard_room(need);
+    if (c->reply_cap - c->reply_len < need) {
+        reply_grow(c, need);
+        if (c->reply_overflow) return discard_room(need);
+    }
+    /* (once overflowed, bytes that still fit land past reply_len and are
+     * never committed: reply_commit drops them) */
     return c->reply + c->reply_len;
 }
 

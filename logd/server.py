@@ -13,7 +13,6 @@ Usage: python -m logd --az a --dir DIR --bind tcp://127.0.0.1:PORT
 """
 
 import argparse
-import os
 import signal
 import sys
 import time
@@ -21,7 +20,7 @@ import time
 import lmdb
 import zmq
 
-from logd import dirlock, service, storage, wire
+from logd import service, storage, wire
 from logd.wire import Status
 
 BATCH_REQUESTS_MAX = 4096
@@ -47,13 +46,7 @@ class Server:
         self.az = az
         self.map_size = map_size
         self.full_reported = -FULL_REPORT_S
-        os.makedirs(path, exist_ok=True)
-        self.lock_fd = dirlock.lock_dir(path, "logd.lock")   # one daemon per environment
-        try:
-            self.store = storage.LmdbStore(path, map_size=map_size)
-        except BaseException:
-            os.close(self.lock_fd)
-            raise
+        self.store = storage.LmdbStore(path, map_size=map_size)   # locks the directory
         self.service = service.LogService(self.store.incarnation)
         self.ctx = ctx or zmq.Context.instance()
         self.sock = self.ctx.socket(zmq.ROUTER)
@@ -64,7 +57,7 @@ class Server:
         self.sock.bind(bind)
         self.subs = {}
         self.running = True
-        self.stats = {"batches": 0, "requests": 0, "errors": 0}
+        self.stats = {"batches": 0, "requests": 0, "errors": 0, "full": 0}
 
     # ------------------------------------------------------------ loop
 
@@ -143,7 +136,7 @@ class Server:
 
     def _note_full(self):
         """Say so on stderr, at most every FULL_REPORT_S."""
-        self.stats["full"] = self.stats.get("full", 0) + 1
+        self.stats["full"] += 1
         now = time.monotonic()
         if now - self.full_reported >= FULL_REPORT_S:
             self.full_reported = now
@@ -222,7 +215,6 @@ class Server:
     def close(self):
         self.sock.close(0)
         self.store.close()
-        os.close(self.lock_fd)
 
 
 def parse_args(argv):

@@ -22,6 +22,7 @@ import struct
 
 import lmdb
 
+from logd import dirlock
 from logd.crc import entry_keys
 
 _EKEY = struct.Struct(">IQ")
@@ -97,8 +98,14 @@ class LmdbStore:
 
     def __init__(self, path, map_size=MAP_SIZE_DEFAULT):
         os.makedirs(path, exist_ok=True)
-        self.env = lmdb.open(path, map_size=map_size, max_dbs=4, sync=True, metasync=True,
-                             writemap=False, max_readers=16, lock=True)
+        # one owner per environment: two daemons on it would count as two zones
+        self.lock_fd = dirlock.lock_dir(path, "logd.lock")
+        try:
+            self.env = lmdb.open(path, map_size=map_size, max_dbs=4, sync=True, metasync=True,
+                                 writemap=False, max_readers=16, lock=True)
+        except BaseException:
+            os.close(self.lock_fd)
+            raise
         self.entries_db = self.env.open_db(b"entries")
         self.meta_db = self.env.open_db(b"meta")
         self.incarnation = self._load_incarnation()
@@ -131,6 +138,7 @@ class LmdbStore:
 
     def close(self):
         self.env.close()
+        os.close(self.lock_fd)
 
 
 class _WriteCtx:

@@ -21,7 +21,7 @@ def _int(text):
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
 
 
-def _ranged(lo, hi, what):
+def ranged(lo, hi, what):
     def check(text):
         v = _int(text)
         if not lo <= v <= hi:
@@ -31,11 +31,11 @@ def _ranged(lo, hi, what):
     return check
 
 
-port = _ranged(1, 65535, "a TCP port")
-port_or_zero = _ranged(0, 65535, "a TCP port (0: none)")
-positive = _ranged(1, 1 << 62, "a positive integer")
-non_negative = _ranged(0, 1 << 62, "a non-negative integer")
-lease_ms = _ranged(LEASE_MS_MIN, 24 * 3600 * 1000, "a lease in ms")
+port = ranged(1, 65535, "a TCP port")
+port_or_zero = ranged(0, 65535, "a TCP port (0: none)")
+positive = ranged(1, 1 << 62, "a positive integer")
+non_negative = ranged(0, 1 << 62, "a non-negative integer")
+lease_ms = ranged(LEASE_MS_MIN, 24 * 3600 * 1000, "a lease in ms")
 
 
 def drift(text):

@@ -609,7 +609,7 @@ def add_up_args(p, default_dir):
                    help="port of the primary; replicas take the following ports (default 6379)")
     p.add_argument("--bind", default="127.0.0.1", help="address (default 127.0.0.1)")
     p.add_argument("--dir", default=None, help=f"data directory (default {default_dir})")
-    p.add_argument("--replicas", type=argtypes._ranged(0, REPLICAS_MAX, "a replica count"),
+    p.add_argument("--replicas", type=argtypes.ranged(0, REPLICAS_MAX, "a replica count"),
                    default=1, help=f"replica nodes, 0..{REPLICAS_MAX} (default 1)")
     p.add_argument("--durability", choices=["log", "none"], default="log",
                    help="log (default): three logds, primary and replicas; "

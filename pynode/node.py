@@ -138,8 +138,9 @@ def run(args, engine_module):
     if not args.logs:
         raise ValueError("--durability log needs --logs")
     from pynode.election import lease_safe
-    if margin_ms(args) >= args.lease_ms or not lease_safe(args.lease_ms, args.drift, margin_ms(args)):
-        raise ValueError(f"lease {args.lease_ms} ms, margin {margin_ms(args)} ms and drift "
+    margin = margin_ms(args)
+    if margin >= args.lease_ms or not lease_safe(args.lease_ms, args.drift, margin):
+        raise ValueError(f"lease {args.lease_ms} ms, margin {margin} ms and drift "
                          f"{args.drift} are not safe together (see docs/configuration.md)")
     from pynode._shm import Ring
 

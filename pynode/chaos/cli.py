@@ -41,7 +41,7 @@ def add_arguments(p):
                    help="register (default), list-append or counter")
     p.add_argument("--seed", type=int, default=None, help="RNG seed (default: time-based, printed)")
     p.add_argument("--out", default=None, help="output directory (default: a new temp dir)")
-    p.add_argument("--clients", type=argtypes._ranged(1, 64, "a client count"), default=CLIENTS_DEFAULT,
+    p.add_argument("--clients", type=argtypes.ranged(1, 64, "a client count"), default=CLIENTS_DEFAULT,
                    help=f"concurrent clients (default {CLIENTS_DEFAULT})")
     p.add_argument("--lease-ms", type=argtypes.lease_ms, default=2000, help="node lease (default 2000)")
     p.add_argument("--drift", type=argtypes.drift, default=0.05, help="clock drift bound (default 0.05)")
