@@ -10,10 +10,9 @@ tracker *tracker_create(uint32_t max_slots)
     tracker *t = calloc(1, sizeof(*t));
     if (!t)
         return NULL;
-    t->dirty = dict_create(&dict_type_sds_keys_owned);
     t->slots = calloc(max_slots, sizeof(*t->slots));
     t->pending = calloc(max_slots, sizeof(*t->pending));
-    if (!t->dirty || !t->slots || !t->pending) {
+    if (!t->slots || !t->pending) {
         tracker_free(t);
         return NULL;
     }
@@ -25,11 +24,8 @@ void tracker_free(tracker *t)
 {
     if (!t)
         return;
-    for (uint32_t i = 0; i < t->fifo_count; i++)
-        sds_free(t->fifo[(t->fifo_head + i) % t->fifo_cap].key);
     free(t->fifo);
-    if (t->dirty)
-        dict_release(t->dirty);
+    free(t->dirty);
     if (t->slots)
         for (uint32_t s = 0; s < t->nslots; s++)
             free(t->slots[s].q);
@@ -151,7 +147,7 @@ size_t tracker_parked_count(const tracker *t, uint32_t slot)
 
 /* ------------------------------------------------------------ keys */
 
-static int fifo_push(tracker *t, uint64_t seq, sds key)
+static int fifo_push(tracker *t, uint64_t seq, uint64_t hash)
 {
     if (t->fifo_count == t->fifo_cap) {
         if (t->fifo_cap >= TRACKER_MAX_DIRTY)
@@ -167,9 +163,58 @@ static int fifo_push(tracker *t, uint64_t seq, sds key)
         t->fifo_head = 0;
         t->fifo_cap = ncap;
     }
-    t->fifo[(t->fifo_head + t->fifo_count) % t->fifo_cap] = (tracker_dirty){seq, key};
+    t->fifo[(t->fifo_head + t->fifo_count) % t->fifo_cap] = (tracker_dirty){seq, hash};
     t->fifo_count++;
     return 0;
+}
+
+/* The dirty table: open addressing with linear probing, at most half full,
+ * deletion by backward shift (no tombstones, so probe runs stay short). It
+ * grows by doubling and never shrinks: its size follows the most keys ever
+ * in flight at once, and a commit empties it without freeing anything. */
+
+static uint32_t dirty_find(const tracker *t, uint64_t hash)
+{
+    uint32_t mask = t->dirty_cap - 1;
+    for (uint32_t i = (uint32_t)hash & mask;; i = (i + 1) & mask) {
+        if (t->dirty[i].seq == 0 || t->dirty[i].hash == hash)
+            return i;   /* terminates: the table is never more than half full */
+    }
+}
+
+static int dirty_grow(tracker *t)
+{
+    uint32_t ncap = t->dirty_cap ? t->dirty_cap * 2 : 1024;
+    if (ncap / 2 > TRACKER_MAX_DIRTY)
+        return -1;
+    tracker_dirty *old = t->dirty;
+    uint32_t ocap = t->dirty_cap;
+    tracker_dirty *nt = calloc(ncap, sizeof(*nt));
+    if (!nt)
+        return -1;
+    t->dirty = nt;
+    t->dirty_cap = ncap;
+    for (uint32_t i = 0; i < ocap; i++)
+        if (old[i].seq)
+            t->dirty[dirty_find(t, old[i].hash)] = old[i];
+    free(old);
+    return 0;
+}
+
+static void dirty_delete_at(tracker *t, uint32_t i)
+{
+    uint32_t mask = t->dirty_cap - 1;
+    for (uint32_t j = (i + 1) & mask; t->dirty[j].seq; j = (j + 1) & mask) {
+        uint32_t home = (uint32_t)t->dirty[j].hash & mask;
+        /* Entry j may move into the hole at i only if its home slot does not
+         * lie cyclically in (i, j]: otherwise a lookup would stop at i. */
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            t->dirty[i] = t->dirty[j];
+            i = j;
+        }
+    }
+    t->dirty[i].seq = 0;
+    t->dirty_count--;
 }
 
 void tracker_note_seq(tracker *t, uint64_t seq)
@@ -180,19 +225,19 @@ void tracker_note_seq(tracker *t, uint64_t seq)
 
 int tracker_note_write(tracker *t, uint64_t seq, const char *key, size_t len)
 {
+    assert(seq > 0);
     tracker_note_seq(t, seq);
-    sds copy = sds_newlen(key, len);
-    if (!copy || fifo_push(t, seq, copy) != 0) {
-        sds_free(copy);
+    uint64_t hash = dict_hash(key, len);
+    if ((t->dirty_count + 1) * 2 > t->dirty_cap && dirty_grow(t) != 0)
         return -1;
+    if (fifo_push(t, seq, hash) != 0)
+        return -1;
+    uint32_t i = dirty_find(t, hash);
+    if (t->dirty[i].seq == 0) {
+        t->dirty[i].hash = hash;
+        t->dirty_count++;
     }
-    dict_entry *existing = NULL;
-    dict_entry *de = dict_find(t->dirty, key, len);
-    if (!de) {
-        de = dict_add_raw(t->dirty, sds_newlen(key, len), &existing);
-        assert(de != NULL);
-    }
-    de->v.s64 = (int64_t)seq;
+    t->dirty[i].seq = seq;
     return 0;
 }
 
@@ -205,10 +250,9 @@ void tracker_note_global_write(tracker *t, uint64_t seq)
 uint64_t tracker_key_barrier(const tracker *t, const char *key, size_t len)
 {
     uint64_t global = t->global_seq > t->commit_seq ? t->global_seq : 0;
-    if (t->fifo_count == 0)
-        return global;   /* the common case on a quiet keyspace: no hash lookup */
-    dict_entry *de = dict_find(t->dirty, key, len);
-    uint64_t seq = de ? (uint64_t)de->v.s64 : 0;
+    if (t->dirty_count == 0)
+        return global;   /* the common case on a quiet keyspace: no hash at all */
+    uint64_t seq = t->dirty[dirty_find(t, dict_hash(key, len))].seq;
     return seq > global ? seq : global;
 }
 
@@ -219,7 +263,7 @@ uint64_t tracker_keyspace_barrier(const tracker *t)
 
 size_t tracker_dirty_count(const tracker *t)
 {
-    return dict_size(t->dirty);
+    return t->dirty_count;
 }
 
 /* Forgets writes that are now durable; a key stays dirty only if a later
@@ -230,11 +274,9 @@ static void clean_dirty(tracker *t)
         tracker_dirty *d = &t->fifo[t->fifo_head];
         if (d->seq > t->commit_seq)
             break;
-        size_t len = sds_len(d->key);
-        dict_entry *de = dict_find(t->dirty, d->key, len);
-        if (de && (uint64_t)de->v.s64 == d->seq)
-            dict_delete(t->dirty, d->key, len);
-        sds_free(d->key);
+        uint32_t i = dirty_find(t, d->hash);
+        if (t->dirty[i].seq == d->seq)
+            dirty_delete_at(t, i);
         t->fifo_head = (t->fifo_head + 1) % t->fifo_cap;
         t->fifo_count--;
     }

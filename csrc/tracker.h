@@ -26,7 +26,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "dict.h"
+#include "dict.h"   /* dict_hash */
 
 #define TRACKER_MAX_DIRTY   (16u * 1024 * 1024)   /* uncommitted key writes in flight */
 #define TRACKER_MAX_PARKED  (1u * 1024 * 1024)    /* parked replies per connection */
@@ -44,16 +44,23 @@ typedef struct tracker_slot {
     int on_pending_list;        /* has parked replies: visited on commit */
 } tracker_slot;
 
+/* A written key is remembered by its 64-bit seeded hash (dict_hash), not
+ * by a copy of its bytes: no allocation per write, one hash per write and
+ * per clean-up. Two keys with equal hashes share one entry holding the later
+ * seq, so a read of either may wait for the other's write: a delay, never an
+ * early release (the tracker only ever waits too long, not too little). */
 typedef struct tracker_dirty {
-    uint64_t seq;
-    sds key;                    /* owned copy */
+    uint64_t seq;               /* 0: empty table slot (seqs start at 1) */
+    uint64_t hash;
 } tracker_dirty;
 
 typedef struct tracker {
     uint64_t last_seq;          /* highest seq emitted by the engine */
     uint64_t commit_seq;        /* highest seq durable on the log */
     uint64_t global_seq;        /* last write to every key (FLUSHALL) */
-    dict *dirty;                /* key -> s64 seq of its latest uncommitted write */
+    tracker_dirty *dirty;       /* open addressing, linear probing: key hash ->
+                                   seq of its latest uncommitted write */
+    uint32_t dirty_cap, dirty_count;   /* cap 0 or a power of two; count <= cap/2 */
     tracker_dirty *fifo;        /* writes in seq order, to clean `dirty` on commit */
     uint32_t fifo_head, fifo_count, fifo_cap;
     tracker_slot *slots;

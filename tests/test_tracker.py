@@ -92,6 +92,39 @@ def test_tracker_matches_model(ops):
         assert t.commit_seq == m.commit_seq
 
 
+# Many keys: the dirty table (open addressing, backward-shift deletion)
+# grows past its first size and sees long probe runs and wrap-around; every
+# key's barrier and the count of dirty keys must still match the model.
+many_key_ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("write"), st.integers(0, 3999), st.integers(1, 400)),
+        st.tuples(st.just("commit"), st.floats(0, 1), st.none()),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(many_key_ops)
+def test_many_keys_match_model(ops):
+    t = Tracker(1)
+    last, commit, latest = 0, 0, {}       # latest: key -> seq of its newest write
+    for op, a, b in ops:
+        if op == "write":                  # b writes to consecutive keys from a
+            for i in range(b):
+                last += 1
+                key = b"k%d" % ((a + i * 7) % 4000)
+                t.note_write(last, key)
+                latest[key] = last
+        else:
+            commit = max(commit, int(last * a))
+            t.commit(commit)
+        dirty = {k: s for k, s in latest.items() if s > commit}
+        assert t.dirty_count == len(dirty)
+        for k in list(latest)[:300] + list(dirty)[:300]:
+            assert t.key_barrier(k) == dirty.get(k, 0), k
+
+
 def test_read_of_clean_key_is_answered_at_once():
     t = Tracker(2)
     t.open(0)
