@@ -409,8 +409,16 @@ class Writer:
         if prev is None:
             prev = (first - 1, self.epoch_at(first - 1))
         last = batch[-1].seq if batch else first - 1
+        # A fresh log may join only once it holds every committed entry. The
+        # logd checks it against the commit seq sent, but while recovering
+        # that seq may lag the recovered tail (which holds everything any
+        # earlier epoch committed): so no join before the fence entry. A
+        # member short of committed entries lets a later seal's majority miss
+        # them (found by the simulator: a wipe, then a refill in a recovering
+        # epoch, then a crash of the only other holder).
+        join = peer.joinable and last >= self.fence_seq
         body = wire.Append(self.epoch, prev[0], prev[1], self.commit_seq, batch,
-                           peer.incarnation if peer.joinable else 0)
+                           peer.incarnation if join else 0)
         self._send(out, peer, "append", (first, last), body)
         peer.published_commit = max(peer.published_commit, self.commit_seq)
         peer.next_seq = max(peer.next_seq, last + 1)

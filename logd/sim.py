@@ -109,7 +109,10 @@ class Sim:
     # ------------------------------------------------------------ plumbing
 
     def fail(self, why):
-        raise SimFailure(f"seed {self.seed}: {why}\n  replay: python -m logd.sim {self.seed} {self.steps}\n"
+        opts = {k: getattr(self, k) for k in ("p_loss", "p_dup", "p_crash", "p_wipe", "p_writer_crash")}
+        raise SimFailure(f"seed {self.seed}: {why}\n  replay: logd.sim.Sim({self.seed}, {self.steps}, "
+                         f"n_writers={len(self.writers)}, " + ", ".join(f"{k}={v}" for k, v in opts.items())
+                         + ").run()\n"
                          + "\n".join(self.trace[-25:]))
 
     def note(self, text):

@@ -51,6 +51,16 @@ def test_long_runs_with_wipes():
     assert totals["wipes"] > 0 and totals["commits"] > 0
 
 
+@pytest.mark.parametrize("seed", [200219, 200397])
+def test_fresh_log_joins_only_with_every_committed_entry(seed):
+    """Seeds that once lost committed entries: a wiped logd, refilled by a
+    writer still recovering, joined as a member while short of entries only
+    one other logd held (the join was checked against the recovering
+    writer's commit seq, not its recovered tail); losing that other logd
+    then lost them."""
+    assert sim.Sim(seed, 2000, p_wipe=0.02, p_crash=0.03).run()["wipes"] > 0
+
+
 def test_replay_is_deterministic():
     a = sim.Sim(42, 300)
     b = sim.Sim(42, 300)
