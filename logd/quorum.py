@@ -94,7 +94,7 @@ class Backpressure(Exception):
 class _Peer:
     __slots__ = ("idx", "match_seq", "next_seq", "inflight", "member", "incarnation",
                  "joinable", "fresh_inc_before_seal", "reading", "published_commit",
-                 "needs_snapshot", "last_state", "probing", "full_until")
+                 "needs_snapshot", "last_state", "probing", "full_until", "paced_until")
 
     def __init__(self, idx):
         self.idx = idx
@@ -111,6 +111,7 @@ class _Peer:
         self.last_state = None
         self.probing = True         # one request at a time until a reply proves the path
         self.full_until = 0         # tick before which a logd that answered FULL is left alone
+        self.paced_until = 0        # tick before which a paced peer gets no further APPEND
 
 
 class Writer:
@@ -118,7 +119,7 @@ class Writer:
 
     def __init__(self, log_id, n_peers=3, append_bytes_max=1 << 20, append_entries_max=4096,
                  inflight_max=64, resend_ticks=20, read_bytes_max=4 << 20,
-                 window_bytes_max=256 << 20, uncommitted_bytes_max=64 << 20):
+                 window_bytes_max=256 << 20, uncommitted_bytes_max=64 << 20, pace_ticks=0):
         assert n_peers >= 1 and n_peers % 2 == 1
         self.log_id = log_id
         self.n = n_peers
@@ -131,6 +132,8 @@ class Writer:
         self.read_bytes_max = read_bytes_max
         self.window_bytes_max = window_bytes_max
         self.uncommitted_bytes_max = uncommitted_bytes_max
+        assert pace_ticks >= 0
+        self.pace_ticks = pace_ticks
         self.phase = Phase.IDLE
         self.epoch = 0
         self.commit_seq = 0
@@ -350,6 +353,41 @@ class Writer:
             self._pump(p, out)
         return self.last_seq, out
 
+    def _ready(self, p):
+        """A member that takes appends now: no probe, catch-up or FULL
+        pending, and no request outstanding for more than a whole pace (a
+        slow peer leaves the eager set, so a paced one takes its place)."""
+        if (not p.member or p.probing or p.reading or p.needs_snapshot
+                or p.full_until > self.now):
+            return False
+        return not p.inflight or self.now - min(p.inflight.values()) <= self.pace_ticks
+
+    def _paced(self, peer):
+        """True if this peer gets APPENDs at most once per pace_ticks.
+
+        A commit needs a majority; the first `majority` ready peers (in index
+        order) get every append at once, and any peer after them gets what
+        accumulated at most once per pace. Every logd still receives every
+        entry, at most a pace behind, but a paced one syncs one transaction
+        per pace instead of one per append. Where the logds share CPUs and a
+        disk, that is most of the log's cost per write, and the quorum's sync
+        no longer queues behind a third concurrent one.
+
+        Pacing stops as soon as fewer than a majority are ready before the
+        peer: a probe, a catch-up, FULL, a lost member, or an eager peer
+        whose request is outstanding for over a pace (the paced peer then
+        joins the eager set at once). Off (0) by default; never during
+        recovery."""
+        if self.pace_ticks == 0 or self.phase != Phase.ACTIVE:
+            return False
+        ready_before = 0
+        for p in self.peers:
+            if p is peer:
+                return ready_before >= self.majority
+            if self._ready(p):
+                ready_before += 1
+        raise AssertionError("peer not in this writer")
+
     def has_free_slot(self):
         """True if entries appended now would go on the wire to a majority at
         once. A caller that buffers records itself (the primary's replicator
@@ -359,6 +397,8 @@ class Writer:
         sync, and per-request CPU on every logd paid once per batch."""
         free = 0
         for p in self.peers:
+            if self._paced(p):
+                continue        # it gets the entries at its next pace, whatever we do now
             limit = 1 if p.probing else self.inflight_max
             if (not p.reading and not p.needs_snapshot and p.full_until <= self.now
                     and len(p.inflight) < limit):
@@ -374,6 +414,9 @@ class Writer:
             self._catch_up_from_source(peer, out)
             return
         limit = 1 if peer.probing else self.inflight_max
+        paced = self._paced(peer)
+        if paced and self.now < peer.paced_until:
+            return
         for _ in range(limit):
             if len(peer.inflight) >= limit:
                 return
@@ -383,6 +426,9 @@ class Writer:
                     self._send_append(peer, [], out)   # heartbeat carrying the commit seq
                 return
             self._send_append(peer, self._next_batch(peer.next_seq), out)
+            if paced:
+                peer.paced_until = self.now + self.pace_ticks
+                return
 
     def _next_batch(self, first_seq):
         """Entries from first_seq (<= last_seq): at most append_entries_max,

@@ -80,11 +80,11 @@ class SimWriter:
     """A writer process: a quorum.Writer plus a life id (a crashed writer's
     replies must not reach its successor)."""
 
-    def __init__(self, wid, life):
+    def __init__(self, wid, life, pace_ticks=0):
         self.wid = wid
         self.life = life
         self.machine = quorum.Writer(LOG_ID, resend_ticks=8, append_entries_max=8,
-                                     inflight_max=4, read_bytes_max=600)
+                                     inflight_max=4, read_bytes_max=600, pace_ticks=pace_ticks)
 
 
 class Sim:
@@ -92,6 +92,9 @@ class Sim:
                  p_crash=0.01, p_wipe=0.004, p_writer_crash=0.005):
         self.seed = seed
         self.rng = random.Random(seed)
+        # two seeds in three pace the writers' third logd (0, 1 or 2 ticks),
+        # so every fault also meets a paced peer and the switch out of pacing
+        self.pace_ticks = seed % 3
         self.steps = steps
         self.p_loss, self.p_dup = p_loss, p_dup
         self.p_crash, self.p_wipe, self.p_writer_crash = p_crash, p_wipe, p_writer_crash
@@ -184,7 +187,7 @@ class Sim:
 
     def _start_writer(self, i):
         self.lives += 1
-        w = SimWriter(i, self.lives)
+        w = SimWriter(i, self.lives, self.pace_ticks)
         self.writers[i] = w
         self._recover(w)
 
@@ -303,7 +306,7 @@ class Sim:
         self.writers = [None] * len(self.writers)
         self.net.clear()
         self.lives += 1
-        w = SimWriter(0, self.lives)
+        w = SimWriter(0, self.lives, self.pace_ticks)
         self.writers[0] = w
         for attempt in range(20):
             self._recover(w)

@@ -72,14 +72,22 @@ PENDING_ENTRIES_MAX = 1 << 16      # DATA entries in flight (bounded by the writ
 INFLIGHT_BYTES_MAX = 8 << 20
 # APPENDs in flight per logd. Each logd already writes every APPEND that
 # arrives during a sync in its next transaction, so a deeper pipeline adds no
-# throughput, only requests: with 50 clients at -P 1 an unbounded pipeline
-# cost every logd a request per ring drain. Two in flight keep each logd's
-# next transaction filled while the current one syncs; everything else waits
-# in the effect ring and rides the next APPEND (drain_effects). Three
-# interleaved pairs against 64 in flight (2026-11-26, SET -c 50): -P 16
-# 89k ops/s vs 78k (mean), server CPU 18.7 us/op vs 21.6; -P 1 unchanged
-# (9.6k vs 9.6k).
-APPENDS_INFLIGHT = 2
+# throughput, only requests and transactions, each costing a logd ~450 us of
+# CPU on this kind of host whatever it carries. With one in flight, the
+# records that arrive during a round trip wait in the effect ring and ride
+# the next APPEND as one entry (drain_effects): group commit across round
+# trips. Interleaved runs (2026-11-27, SET -c 50, paced, three rounds,
+# medians): one in flight 137k ops/s at -P 16 and 10.1 us of CPU per SET,
+# two in flight 124k and 11.7 us; -P 1 equal (13.3k); -c 1 p50 1.34 vs
+# 1.44 ms. (Against 64 in flight, two had won: 89k vs 78k.)
+APPENDS_INFLIGHT = 1
+# The third logd is paced (quorum.Writer._paced): it gets what accumulated
+# once per tick (10 ms) instead of every APPEND, while the other two carry
+# each commit; it joins them at once if either stalls for over a tick.
+# Interleaved runs, unpaced vs paced (both 2 in flight): -P 16 97k vs 121k
+# ops/s, -P 1 10.1k vs 12.0k, -c 1 p50 1.64 vs 1.35 ms: one sync fewer per
+# commit on a disk the three logds share.
+PACE_TICKS = 1
 
 
 def log(msg):
@@ -263,7 +271,7 @@ class Primary:
                     promised, lease = log_status(conns, self.args.log_id)
                     self.epoch = promised + 1
                     self.qc = self.qc or QuorumClient(self.node.endpoints, log_id=self.args.log_id,
-                                                      inflight_max=APPENDS_INFLIGHT)
+                                                      inflight_max=APPENDS_INFLIGHT, pace_ticks=PACE_TICKS)
                     tail = self.qc.recover(self.epoch, Kind.LEADER, self.args.name.encode())
                     break
                 except (LogError, TimeoutError) as exc:
@@ -619,7 +627,7 @@ class Replica:
         None after logging why not (the replica then goes on tailing)."""
         log(f"promotion to epoch {epoch} requested (coordinator saw lease {observed_lease})")
         qc = QuorumClient(self.node.endpoints, log_id=self.args.log_id,
-                          inflight_max=APPENDS_INFLIGHT)
+                          inflight_max=APPENDS_INFLIGHT, pace_ticks=PACE_TICKS)
         try:
             tail = qc.recover(epoch, Kind.NOOP, b"", timeout_s=5.0)
             entries = read_committed(self.conns, self.args.log_id, self.chain.next_seq, tail) \

@@ -165,3 +165,76 @@ def test_has_free_slot_counts_a_probing_logd_as_one_slot():
     assert not w.has_free_slot()
     w.peers[1].inflight.clear()
     assert w.has_free_slot()
+
+
+# ---------------------------------------------------------------- pacing
+
+def paced_writer(pace_ticks=1):
+    logds = Logds()
+    w = quorum.Writer(LOG, n_peers=3, inflight_max=1, pace_ticks=pace_ticks)
+    logds.answer(w, w.recover(1))
+    assert w.phase == quorum.Phase.ACTIVE
+    for _ in range(HEARTBEAT_IDLE_TICKS + 2):
+        logds.answer(w, w.tick())
+    # The first append of a tick goes to the paced logd too (its pace is
+    # due); the ones after it wait for the next tick.
+    _, actions = w.append(Kind.DATA, b"first")
+    assert sorted(s.peer for s in sends(actions)) == [0, 1, 2]
+    logds.answer(w, actions)
+    for a in logds.appends:
+        a.clear()
+    return w, logds
+
+
+def data_payloads(bodies):
+    return [e.payload for b in bodies for e in b.entries]
+
+
+def test_paced_logd_gets_the_entries_once_per_tick():
+    """Two logds carry every commit; the third gets what accumulated, in one
+    APPEND per tick, and still holds every entry."""
+    w, logds = paced_writer()
+    for i in range(5):
+        seq, actions = w.append(Kind.DATA, b"%d" % i)
+        assert sorted(s.peer for s in sends(actions)) == [0, 1]
+        logds.answer(w, actions)
+        assert w.commit_seq == seq                   # committed on logds 0 and 1
+    assert logds.appends[2] == []
+    logds.answer(w, w.tick())
+    assert len(logds.appends[2]) == 1
+    assert data_payloads(logds.appends[2]) == [b"%d" % i for i in range(5)]
+    _, actions = w.append(Kind.DATA, b"5")           # within the same tick: held back
+    assert sorted(s.peer for s in sends(actions)) == [0, 1]
+
+
+def test_has_free_slot_ignores_the_paced_logd():
+    w, logds = paced_writer()
+    _, actions = w.append(Kind.DATA, b"a")
+    assert not w.has_free_slot()                     # 0 and 1 have their one request out
+    logds.answer(w, actions)
+    assert w.has_free_slot()
+
+
+def test_a_stalled_logd_is_replaced_by_the_paced_one():
+    """Logd 1 stops answering: after a pace its place in the eager pair goes
+    to logd 2, which then gets each append at once, and commits go on."""
+    w, logds = paced_writer()
+    seq, actions = w.append(Kind.DATA, b"a")
+    stuck = [a for a in sends(actions) if a.peer == 1]
+    logds.answer(w, [a for a in actions if a not in stuck])     # logd 1 never answers
+    assert w.commit_seq < seq
+    for _ in range(w.pace_ticks + 2):
+        logds.answer(w, w.tick())
+    assert w.commit_seq == seq                       # committed on logds 0 and 2
+    for payload in (b"b", b"c"):                     # two in one tick: both at once
+        seq, actions = w.append(Kind.DATA, payload)
+        assert sorted(s.peer for s in sends(actions)) == [0, 2]
+        logds.answer(w, actions)
+        assert w.commit_seq == seq
+
+
+def test_no_pacing_while_fewer_than_a_majority_is_ready_before():
+    w, logds = paced_writer()
+    w.peers[0].probing = True                        # e.g. after a timeout
+    _, actions = w.append(Kind.DATA, b"a")
+    assert 2 in [s.peer for s in sends(actions)]
