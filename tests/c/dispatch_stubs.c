@@ -1,0 +1,56 @@
+/* Weak stand-ins for the MULTI, durability and snapshot-store hooks that
+ * the dispatcher, db.c and info.c call, so the standalone dispatch tests
+ * link without multi.c, durable.c and snapshot.c (which pull in the event
+ * loop, shared memory and files). Each behaves as a server with no
+ * transaction open, no log and no snapshot store: nothing queued, nothing
+ * watched, the node always primary, INFO's durable fields zero. */
+#include <string.h>
+
+#include "mdb.h"
+#include "durable.h"
+#include "snapshot.h"
+
+__attribute__((weak)) int multi_intercept(client *c, const mcommand *cmd)
+{
+    (void)c; (void)cmd;
+    return 0;   /* not inside MULTI: execute now */
+}
+
+__attribute__((weak)) void multi_flag_error(client *c) { (void)c; }
+
+__attribute__((weak)) int multi_exec_arity_abort(client *c, const mcommand *cmd)
+{
+    (void)c; (void)cmd;
+    return 0;
+}
+
+__attribute__((weak)) void multi_touch_key(engine *e, const char *key, size_t len)
+{
+    (void)e; (void)key; (void)len;
+}
+
+__attribute__((weak)) int durable_role(void) { return ROLE_PRIMARY; }
+
+static const durable_stats no_stats;
+
+__attribute__((weak)) int durable_active(void) { return 0; }
+__attribute__((weak)) const durable_stats *durable_get_stats(void) { return &no_stats; }
+__attribute__((weak)) uint64_t durable_epoch(void) { return 0; }
+__attribute__((weak)) uint64_t durable_log_commit(void) { return 0; }
+__attribute__((weak)) uint64_t durable_log_last(void) { return 0; }
+__attribute__((weak)) const char *durable_apply_error(void) { return NULL; }
+__attribute__((weak)) uint64_t durable_applied_seq(void) { return 0; }
+__attribute__((weak)) int durable_peer_alive(void) { return 0; }
+
+__attribute__((weak)) void snapshot_store_summary(const char *store_dir, snapshot_store_info *out)
+{
+    (void)store_dir;
+    memset(out, 0, sizeof(*out));
+}
+
+__attribute__((weak)) void snapshot_store_dir_for(const char *node_dir, char *out, size_t outlen)
+{
+    (void)node_dir;
+    if (outlen)
+        out[0] = '\0';
+}
