@@ -20,8 +20,9 @@ Rules (docs/log-protocol.md has the argument):
     entry after it -> committed => Recovered.
   * A fresh (empty or wiped) logd never counts toward a majority. It may join
     in this epoch only if the writer saw that very incarnation fresh before it
-    sent SEAL to anyone; it then becomes a member when refilled. If every logd
-    reports fresh during the seal, the cluster is new and all may join.
+    sent SEAL to anyone, and only once refilled up to the writer's fence
+    entry. If every logd reports fresh during the seal, the cluster is new:
+    fresh grants make up the majority, and the same join rule applies.
 """
 
 from dataclasses import dataclass
@@ -152,7 +153,6 @@ class Writer:
         # recovery scratch
         self.grants = {}
         self.refusals = {}
-        self.bootstrap = False
         self.tail = None            # (peer, last_seq, last_epoch, low_seq, base_epoch)
         self.fetch_next = 0
         self.fetch_end = 0
@@ -241,7 +241,6 @@ class Writer:
         replies = {**self.grants, **self.refusals}
         counted = [i for i, s in self.grants.items() if s.member]
         members = [i for i, s in replies.items() if s.member]
-        self.bootstrap = len(replies) == self.n and not members
         if (len(counted) < self.majority and len(replies) == self.n
                 and len(members) < self.majority and len(counted) == len(members)):
             # Fewer members than a majority exist (a new cluster, or members
@@ -255,7 +254,11 @@ class Writer:
             return
         for i, s in self.grants.items():
             p = self.peers[i]
-            p.joinable = (not s.member) and (self.bootstrap or s.incarnation == p.fresh_inc_before_seal)
+            # Also in a new cluster (every reply fresh): grants may be gathered
+            # over a long time, and a logd wiped after the others granted must
+            # not join on the strength of grants that predate its wipe (a
+            # stale writer's resent SEAL reaching the new, empty incarnation).
+            p.joinable = (not s.member) and s.incarnation == p.fresh_inc_before_seal
         best = max(counted, key=lambda i: (self.grants[i].last_epoch, self.grants[i].last_seq))
         bs = self.grants[best]
         lo = min(self.grants[i].commit_seq for i in counted) + 1
@@ -533,7 +536,8 @@ class Writer:
             if self.phase == Phase.SEALING:
                 self._on_seal_reply(peer, body, out)
             elif body.status == Status.OK and not body.state.member:
-                peer.joinable = self.bootstrap or body.state.incarnation == peer.fresh_inc_before_seal
+                # a grant after the seal was decided: the same rule
+                peer.joinable = body.state.incarnation == peer.fresh_inc_before_seal
         elif kind == "fetch":
             if self.phase == Phase.FETCHING:
                 self._on_fetch_reply(peer, body, out)

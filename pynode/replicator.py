@@ -271,7 +271,8 @@ class Primary:
                     promised, lease = log_status(conns, self.args.log_id)
                     self.epoch = promised + 1
                     self.qc = self.qc or QuorumClient(self.node.endpoints, log_id=self.args.log_id,
-                                                      inflight_max=APPENDS_INFLIGHT, pace_ticks=PACE_TICKS)
+                                                      inflight_max=APPENDS_INFLIGHT,
+                                                      pace_ticks=PACE_TICKS)
                     tail = self.qc.recover(self.epoch, Kind.LEADER, self.args.name.encode())
                     break
                 except (LogError, TimeoutError) as exc:

@@ -51,15 +51,22 @@ def test_long_runs_with_wipes():
     assert totals["wipes"] > 0 and totals["commits"] > 0
 
 
-@pytest.mark.parametrize("seed", [200219, 200397])
-def test_fresh_log_joins_only_with_every_committed_entry(seed):
-    """Seeds that once lost committed entries: a wiped logd, refilled by a
-    writer still recovering, joined as a member while short of entries only
-    one other logd held (the join was checked against the recovering
-    writer's commit seq, not its recovered tail); losing that other logd
-    then lost them."""
-    s = sim.Sim(seed, 2000, p_wipe=0.02, p_crash=0.03)
-    s.pace_ticks = 0          # as when they were found
+@pytest.mark.parametrize("seed,steps,p_wipe,p_crash", [
+    (200219, 2000, 0.02, 0.03), (200397, 2000, 0.02, 0.03),
+    (415851, 3000, 0.03, 0.04)])
+def test_fresh_log_joins_only_with_every_committed_entry(seed, steps, p_wipe, p_crash):
+    """Seeds that once lost committed entries because a wiped logd joined as
+    a member while short of entries only one other logd held:
+    - 200219, 200397: refilled by a writer still recovering, it joined at
+      that writer's commit seq, which lagged the tail it recovered;
+    - 415851: a stale writer's resent SEAL reached the wiped logd's new
+      incarnation; every grant that writer held looked fresh (gathered when
+      the cluster was new), so it let the new incarnation join as in a new
+      cluster, with nothing of the epoch that had committed since.
+    Losing the other holder then lost the entries. Without pacing, as when
+    they were found."""
+    s = sim.Sim(seed, steps, p_wipe=p_wipe, p_crash=p_crash)
+    s.pace_ticks = 0
     assert s.run()["wipes"] > 0
 
 
