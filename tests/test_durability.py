@@ -112,6 +112,12 @@ def test_acked_writes_survive_kill9_with_one_logd_down(cluster_factory):
     kill_primary_during_workload(cluster_factory, kill_logd="c")
 
 
+def test_acked_writes_survive_kill9_with_an_eager_logd_down(cluster_factory):
+    """Logd a is one of the two the writer sends every APPEND to (logd c is
+    paced): with a down, c must take its place in every commit."""
+    kill_primary_during_workload(cluster_factory, kill_logd="a")
+
+
 def test_recovery_after_node_dirs_deleted(cluster_factory):
     c = cluster_factory(replicas=0)
     r = client(c)
