@@ -51,6 +51,18 @@ def test_long_runs_with_wipes():
     assert totals["wipes"] > 0 and totals["commits"] > 0
 
 
+def test_wipe_heavy_runs():
+    """Frequent wipes and crashes: the fault mix that found both join bugs
+    (a wiped logd joining as a member while short of committed entries).
+    LOGD_SIM_SEEDS scales it like the others (2000 -> 300 seeds)."""
+    n = max(SEEDS * 3 // 20, 10)
+    totals = {}
+    for seed in range(BASE + 400000, BASE + 400000 + n):
+        for k, v in sim.Sim(seed, 3000, p_wipe=0.03, p_crash=0.04).run().items():
+            totals[k] = totals.get(k, 0) + v
+    assert totals["wipes"] > n and totals["commits"] > n
+
+
 @pytest.mark.parametrize("seed,steps,p_wipe,p_crash", [
     (200219, 2000, 0.02, 0.03), (200397, 2000, 0.02, 0.03),
     (415851, 3000, 0.03, 0.04)])
