@@ -365,8 +365,8 @@ class Writer:
             return False
         return not p.inflight or self.now - min(p.inflight.values()) <= self.pace_ticks
 
-    def _paced(self, peer):
-        """True if this peer gets APPENDs at most once per pace_ticks.
+    def _paced_peers(self):
+        """The peers that get APPENDs at most once per pace_ticks.
 
         A commit needs a majority; the first `majority` ready peers (in index
         order) get every append at once, and any peer after them gets what
@@ -382,14 +382,14 @@ class Writer:
         joins the eager set at once). Off (0) by default; never during
         recovery."""
         if self.pace_ticks == 0 or self.phase != Phase.ACTIVE:
-            return False
-        ready_before = 0
+            return ()
+        paced, ready_before = [], 0
         for p in self.peers:
-            if p is peer:
-                return ready_before >= self.majority
-            if self._ready(p):
+            if ready_before >= self.majority:
+                paced.append(p)
+            elif self._ready(p):
                 ready_before += 1
-        raise AssertionError("peer not in this writer")
+        return paced
 
     def has_free_slot(self):
         """True if entries appended now would go on the wire to a majority at
@@ -399,8 +399,9 @@ class Writer:
         a slot: group commit across round trips, not only within one logd
         sync, and per-request CPU on every logd paid once per batch."""
         free = 0
+        paced = self._paced_peers()
         for p in self.peers:
-            if self._paced(p):
+            if p in paced:
                 continue        # it gets the entries at its next pace, whatever we do now
             limit = 1 if p.probing else self.inflight_max
             if (not p.reading and not p.needs_snapshot and p.full_until <= self.now
@@ -417,7 +418,7 @@ class Writer:
             self._catch_up_from_source(peer, out)
             return
         limit = 1 if peer.probing else self.inflight_max
-        paced = self._paced(peer)
+        paced = peer in self._paced_peers()
         if paced and self.now < peer.paced_until:
             return
         for _ in range(limit):

@@ -81,7 +81,7 @@ INFLIGHT_BYTES_MAX = 8 << 20
 # two in flight 124k and 11.7 us; -P 1 equal (13.3k); -c 1 p50 1.34 vs
 # 1.44 ms. (Against 64 in flight, two had won: 89k vs 78k.)
 APPENDS_INFLIGHT = 1
-# The third logd is paced (quorum.Writer._paced): it gets what accumulated
+# The third logd is paced (quorum.Writer._paced_peers): it gets what accumulated
 # once per tick (10 ms) instead of every APPEND, while the other two carry
 # each commit; it joins them at once if either stalls for over a tick.
 # Interleaved runs, unpaced vs paced (both 2 in flight): -P 16 97k vs 121k
