@@ -21,6 +21,7 @@ import lmdb
 import zmq
 
 from logd import service, storage, wire
+from logd.endpoint import endpoint
 from logd.wire import Status
 
 BATCH_REQUESTS_MAX = 4096
@@ -221,7 +222,8 @@ def parse_args(argv):
     ap = argparse.ArgumentParser(prog="memorydb logd", description="one availability zone's log daemon")
     ap.add_argument("--az", default="a", help="availability zone name (for logs and STATUS)")
     ap.add_argument("--dir", required=True, help="LMDB environment directory (created if missing)")
-    ap.add_argument("--bind", required=True, help="ZeroMQ endpoint, e.g. tcp://127.0.0.1:7001")
+    ap.add_argument("--bind", required=True, type=endpoint,
+                    help="ZeroMQ endpoint, e.g. tcp://127.0.0.1:7001")
     ap.add_argument("--map-size-mb", type=int, default=storage.MAP_SIZE_DEFAULT >> 20)
     args = ap.parse_args(argv)
     if not 1 <= args.map_size_mb <= 1 << 24:

@@ -7,8 +7,8 @@ opened with sync=True and metasync=True (LMDB's defaults) and writemap=False.
 With metasync=False LMDB flushes data pages but not the meta page on commit,
 so an OS crash or power loss may undo the last committed transaction — which
 would be exactly the group commit we just acknowledged. With both syncs on, a
-commit returns only after the data pages and then the meta page are on disk
-(two fdatasyncs), so an acked append survives SIGKILL, an OS crash and power
+commit returns only after the data pages were fdatasynced and then the meta
+page written through an O_DSYNC descriptor (two flushes, in that order), so an acked append survives SIGKILL, an OS crash and power
 loss. writemap=False keeps LMDB writing with pwrite, so a stray pointer in this
 process can never scribble on the map.
 
@@ -152,7 +152,7 @@ class _WriteCtx:
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is None:
-            self.txn.commit()   # returns after fdatasync of data and meta pages
+            self.txn.commit()   # returns after the data pages' fdatasync, then the O_DSYNC meta write
         else:
             self.txn.abort()
         return False

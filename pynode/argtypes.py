@@ -5,14 +5,12 @@ later as a traceback deep in a socket call or an assertion.
 """
 
 import argparse
-import re
+
+from logd.endpoint import endpoint  # noqa: F401  (re-exported: one check for every command)
 
 # The shortest lease the renewal cadence (a third of it) and the default
 # margin (100 ms) leave room for; lease_safe() must hold as well.
 LEASE_MS_MIN = 200
-
-_TCP = re.compile(r"^tcp://(\*|\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d+)$")
-
 
 def _int(text):
     try:
@@ -56,19 +54,6 @@ def positive_seconds(text):
     if not 0.0 < v <= 7 * 24 * 3600:
         raise argparse.ArgumentTypeError(f"must be seconds > 0 (at most a week), not {v}")
     return v
-
-
-def endpoint(text):
-    """A ZeroMQ endpoint: tcp://HOST:PORT (HOST may be * to bind every
-    address), ipc://PATH or inproc://NAME."""
-    m = _TCP.match(text)
-    if m:
-        if not 1 <= int(m.group(2)) <= 65535:
-            raise argparse.ArgumentTypeError(f"port out of range in {text!r}")
-        return text
-    if (text.startswith("ipc://") or text.startswith("inproc://")) and len(text.split("://", 1)[1]):
-        return text
-    raise argparse.ArgumentTypeError(f"not a ZeroMQ endpoint (tcp://host:port): {text!r}")
 
 
 def endpoint_or_empty(text):

@@ -15,7 +15,9 @@ from pynode.snapshotter import MARGIN_DEFAULT
 
 
 def add_arguments(p):
-    p.add_argument("--dir", default=".", help="the deployment's directory (holds cluster.json)")
+    from pynode.cli import default_data_dir
+    p.add_argument("--dir", default=None,
+                   help=f"the deployment's directory, holding cluster.json (default {default_data_dir()})")
     p.add_argument("--store", default=None, help="snapshot store (default DIR/snapshots)")
     p.add_argument("--margin", type=int, default=MARGIN_DEFAULT,
                    help=f"log entries kept below the snapshot (default {MARGIN_DEFAULT})")
@@ -47,7 +49,8 @@ def snapshotter_command(endpoints, store, args):
 
 
 def run(args):
-    data_dir = os.path.abspath(args.dir)
+    from pynode.cli import default_data_dir
+    data_dir = os.path.abspath(args.dir or default_data_dir())
     try:
         endpoints, _ = logd_endpoints(data_dir)
     except ValueError as exc:

@@ -83,6 +83,15 @@ def test_snapshot_without_a_deployment_says_so(tmp_path):
     assert "no cluster.json in" in res.stderr
 
 
+@pytest.mark.parametrize("command", ["snapshot", "status", "failover"])
+def test_operating_commands_default_to_the_up_directory(command, tmp_path):
+    env = dict(os.environ, HOME=str(tmp_path))
+    env.pop("XDG_DATA_HOME", None)
+    res = subprocess.run([*MEMORYDB, command], capture_output=True, text=True, timeout=30, env=env)
+    assert res.returncode != 0
+    assert f"no cluster.json in {tmp_path}/.local/share/pymemorydb" in res.stderr, res.stderr
+
+
 class Proc:
     """A CLI process in its own session: teardown kills the whole group."""
 
