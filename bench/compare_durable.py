@@ -20,6 +20,11 @@ p50 <= 1.5 ms.
 
   python bench/compare_durable.py
   python bench/compare_durable.py --quick --standalone --json out.json
+  python bench/compare_durable.py --replicas 0   # no co-located replica
+
+The default is `memorydb up`'s one replica. On a small host it competes for
+the same cores as the primary path (about a fifth of SET -P 16 on two
+vCPUs, docs/benchmarks.md); in a deployment it has a machine of its own.
 """
 import argparse
 import csv
