@@ -381,6 +381,7 @@ void watchCommand(client *c)
 void unwatchCommand(client *c)
 {
     unwatch_all(c);
+    c->flags &= ~CLIENT_DIRTY_CAS;   /* a change to a key no longer watched dooms nothing */
     mstate_maybe_free(c);
     reply_ok(c);
 }

@@ -360,9 +360,11 @@ void lremCommand(client *c)
     long long removed = 0;
     ql_pos pos;
     if (toremove < 0) {
-        /* From the tail: step back before deleting so pos stays valid. */
+        /* From the tail: step back before deleting so pos stays valid.
+         * The bound is unsigned: -LLONG_MIN does not fit a long long. */
+        unsigned long long limit = -(unsigned long long)toremove;
         int ok = ql_last(ql, &pos);
-        while (ok && removed < -toremove) {
+        while (ok && (unsigned long long)removed < limit) {
             ql_entry e;
             ql_get(&pos, &e);
             ql_pos here = pos;

@@ -95,6 +95,25 @@ def test_watch_other_client_write(two):
     a.check("GET", "k")
 
 
+def test_unwatch_forgets_a_change_already_seen(two):
+    """The doom flag set by another client's write goes with UNWATCH: a later
+    transaction, watching nothing or another key, runs."""
+    a, b = two
+    a.check("WATCH", "k")
+    b.check("SET", "k", "1")
+    a.check("UNWATCH")
+    a.check("MULTI")
+    a.check("PING")
+    a.check("EXEC")            # runs
+    a.check("WATCH", "k")
+    b.check("SET", "k", "2")
+    a.check("UNWATCH")
+    a.check("WATCH", "other")
+    a.check("MULTI")
+    a.check("PING")
+    a.check("EXEC")            # runs
+
+
 def test_watch_untouched_key_runs(two):
     a, b = two
     a.check("WATCH", "k")
