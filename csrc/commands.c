@@ -15,6 +15,7 @@
 #include <assert.h>
 #include <ctype.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -323,6 +324,10 @@ static const struct { const char *name; const char *cats[ACL_MAX]; } acl_overrid
     {"keys", {"@keyspace", "@read", "@slow", "@dangerous"}},
     {"readonly", {"@fast", "@connection"}},
     {"readwrite", {"@fast", "@connection"}},
+    {"restore", {"@keyspace", "@write", "@slow", "@dangerous"}},
+    /* SORT reads lists, sets and sorted sets (and writes with STORE) */
+    {"sort", {"@write", "@set", "@sortedset", "@list", "@slow", "@dangerous"}},
+    {"sort_ro", {"@read", "@set", "@sortedset", "@list", "@slow", "@dangerous"}},
 };
 
 static int acl_categories(const mcommand *cmd, const char **out)
@@ -539,14 +544,23 @@ static void command_getkeys_sub(client *c, int with_flags)
         reply_error(c, "ERR Invalid command specified");
         return;
     }
+    if (!command_has_keys(cmd)) {
+        reply_error(c, "ERR The command has no key arguments");
+        return;
+    }
     if (!arity_ok(cmd, argc)) {
         reply_error(c, "ERR Invalid number of arguments specified for command");
         return;
     }
-    int keys[256];
-    int n = command_get_keys(cmd, argc, argv, keys, 256);
+    int *keys = malloc(sizeof(int) * (size_t)argc);   /* a key per argument at most */
+    if (keys == NULL) {
+        reply_error(c, "ERR out of memory");
+        return;
+    }
+    int n = command_find_keys(cmd, argc, argv, keys, argc);
     if (n == 0) {
-        reply_error(c, "ERR The command has no key arguments");
+        free(keys);
+        reply_error(c, "ERR Invalid arguments specified for command");
         return;
     }
     const char *kf[2];
@@ -561,6 +575,7 @@ static void command_getkeys_sub(client *c, int with_flags)
             reply_bulk(c, argv[keys[i]].ptr, argv[keys[i]].len);
         }
     }
+    free(keys);
 }
 
 static void reply_help(client *c, const char *const *lines, int n)

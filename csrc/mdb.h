@@ -336,6 +336,9 @@ const mcommand *command_lookup(const char *name, size_t len);  /* case-insensiti
 void command_execute(client *c);
 /* Fills out[] with the indexes of key arguments of argv; returns count. */
 int command_get_keys(const mcommand *cmd, int argc, const marg *argv, int *out, int max);
+/* getkeys.c: COMMAND GETKEYS, also the movable keys (numkeys, SORT STORE). */
+int command_has_keys(const mcommand *cmd);
+int command_find_keys(const mcommand *cmd, int argc, const marg *argv, int *out, int max);
 const char **command_flag_names(int flags, int *n);        /* for COMMAND INFO */
 /* Rates over the last ~1.6 s of command-path samples (INFO stats). */
 void command_instantaneous(long long now_ms, double *ops_per_sec,

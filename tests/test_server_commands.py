@@ -316,6 +316,15 @@ def test_command_list_names_exist_in_redis(pair):
     assert ours <= theirs, f"commands Redis 7 does not have: {sorted(ours - theirs)}"
 
 
+def test_command_list_filterby_aclcat(pair):
+    ours = set(command_list(pair.node))
+    for cat in ("sortedset", "list", "keyspace", "dangerous"):
+        a = decode_one(pair.node.call("COMMAND", "LIST", "FILTERBY", "ACLCAT", cat))
+        b = decode_one(pair.ref.call("COMMAND", "LIST", "FILTERBY", "ACLCAT", cat))
+        assert a, cat
+        assert sorted(a) == sorted(x for x in b if x in ours), cat
+
+
 def test_command_list_filterby_pattern(pair):
     ours = set(command_list(pair.node))
     a = decode_one(pair.node.call("COMMAND", "LIST", "FILTERBY", "PATTERN", "get*"))
@@ -339,6 +348,7 @@ def test_command_info_same_as_redis(pair, cmd):
     assert a[1] == b[1], "arity"
     assert sorted(a[2]) == sorted(b[2]), "flags"
     assert a[3:6] == b[3:6], "first key, last key, step"
+    assert a[6] == b[6], "ACL categories (COMMAND LIST FILTERBY ACLCAT reads them)"
 
 
 def test_command_info_shape_exact(nconn):
@@ -349,7 +359,8 @@ def test_command_info_shape_exact(nconn):
     assert [e[0] if e else None for e in many] == [b"get", b"set", None]
 
 
-@pytest.mark.parametrize("cmd", ["get", "set", "mset", "del", "ping", "lcs", "copy"])
+@pytest.mark.parametrize("cmd", ["get", "set", "mset", "del", "ping", "lcs", "copy", "zadd",
+                                 "sort", "lpush", "hset", "sadd", "pfadd", "setbit", "multi"])
 def test_command_docs_summary_same_as_redis(pair, cmd):
     def docs(conn):
         v = decode_one(conn.call("COMMAND", "DOCS", cmd))
@@ -371,6 +382,19 @@ def test_command_docs_summary_same_as_redis(pair, cmd):
     ("object", "encoding", "k"), ("msetnx", "a", "1", "b", "2"), ("touch", "x", "y"),
     ("mset", "a", "1", "b"), ("get",), ("ping",), ("keys", "*"), ("nosuchcmd", "a"),
     ("GET", "K"),
+    # movable keys: a numkeys count, a destination, SORT's STORE
+    ("lmpop", "2", "a", "b", "LEFT"), ("lmpop", "5", "a", "LEFT"), ("lmpop", "0", "a", "LEFT"),
+    ("lmpop", "x", "a", "LEFT"), ("lmpop", "2x", "a", "b", "LEFT"), ("lmpop", "-1", "a", "LEFT"),
+    ("blmpop", "0", "2", "a", "b", "RIGHT"), ("zmpop", "1", "z", "MIN"),
+    ("bzmpop", "1", "1", "z", "MAX", "COUNT", "2"), ("zunion", "2", "a", "b", "WEIGHTS", "1", "2"),
+    ("zinter", "1", "a"), ("zdiff", "2", "a", "b"), ("zintercard", "2", "a", "b", "LIMIT", "1"),
+    ("sintercard", "3", "a", "b", "c"), ("zunionstore", "d", "2", "a", "b"),
+    ("zinterstore", "d", "1", "a", "AGGREGATE", "MAX"), ("zdiffstore", "d", "2", "a", "b"),
+    ("zunionstore", "d", "0", "a"), ("zunionstore", "d", "3", "a", "b"),
+    ("sort", "k"), ("sort", "k", "STORE", "d"), ("sort", "k", "BY", "store", "STORE", "d"),
+    ("sort", "k", "LIMIT", "0", "1", "GET", "#", "STORE", "d1", "STORE", "d2"),
+    ("sort", "k", "STORE"), ("sort_ro", "k", "ALPHA"), ("echo", "x", "y"),
+    ("del", *[f"k{i}" for i in range(300)]),
 ])
 def test_command_getkeys_same_as_redis(pair, args):
     pair.check("COMMAND", "GETKEYS", *args)

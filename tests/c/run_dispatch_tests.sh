@@ -12,8 +12,8 @@ sh tests/c/gen_weak_stubs.sh csrc/commands.def > "$out/stubs.c"
 cat tests/c/dispatch_stubs.c >> "$out/stubs.c"
 CORE="csrc/util.c csrc/sds.c csrc/dict.c csrc/db.c csrc/effects.c csrc/engine.c"
 $CC tests/c/test_reply.c csrc/reply.c -lm -o "$out/test_reply"
-$CC tests/c/test_commands.c "$out/stubs.c" csrc/commands.c csrc/reply.c $CORE -lm -o "$out/test_commands"
-$CC tests/c/test_server_cmds.c "$out/stubs.c" csrc/commands.c csrc/reply.c csrc/cmd_server.c \
+$CC tests/c/test_commands.c "$out/stubs.c" csrc/commands.c csrc/getkeys.c csrc/reply.c $CORE -lm -o "$out/test_commands"
+$CC tests/c/test_server_cmds.c "$out/stubs.c" csrc/commands.c csrc/getkeys.c csrc/reply.c csrc/cmd_server.c \
     csrc/config.c csrc/info.c $CORE -lm -o "$out/test_server_cmds"
 "$out/test_reply"
 "$out/test_commands"
