@@ -361,6 +361,7 @@ int multi_intercept(client *c, const mcommand *cmd);
 void multi_flag_error(client *c);
 /* EXEC itself refused with an arity error: EXECABORT (as Redis, even outside MULTI). Returns 1 if handled. */
 int multi_exec_arity_abort(client *c, const mcommand *cmd);
+int multi_exec_refused(client *c, const mcommand *cmd, const char *reason);
 /* db_signal_modified's WATCH half: key == NULL means every key (flush). */
 void multi_touch_key(engine *e, const char *key, size_t len);
 /* Drops MULTI state and WATCHed keys (RESET, disconnect). */

@@ -295,15 +295,20 @@ void multi_client_reset(client *c)
     mstate_maybe_free(c);
 }
 
-int multi_exec_arity_abort(client *c, const mcommand *cmd)
+/* Redis answers any refused EXEC with EXECABORT naming the reason, even
+ * outside MULTI, and drops the transaction. */
+int multi_exec_refused(client *c, const mcommand *cmd, const char *reason)
 {
-    /* Redis answers any refused EXEC this way, even outside MULTI. */
     if (cmd->proc != execCommand)
         return 0;
-    reply_error(c, "EXECABORT Transaction discarded because of: "
-                   "wrong number of arguments for 'exec' command");
+    reply_error_fmt(c, "EXECABORT Transaction discarded because of: %s", reason);
     multi_client_reset(c);
     return 1;
+}
+
+int multi_exec_arity_abort(client *c, const mcommand *cmd)
+{
+    return multi_exec_refused(c, cmd, "wrong number of arguments for 'exec' command");
 }
 
 /* The commands that act at once inside MULTI instead of being queued. */

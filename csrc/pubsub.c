@@ -16,6 +16,7 @@
  * output (Redis 7.0 appends it in place) and is released with that reply.
  */
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -278,8 +279,11 @@ int pubsub_refuses(client *c, const mcommand *cmd)
     if (p == subscribeCommand || p == unsubscribeCommand || p == psubscribeCommand ||
         p == punsubscribeCommand || p == pingCommand || p == quitCommand || p == resetCommand)
         return 0;
-    reply_error_fmt(c, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / "
-                       "PING / QUIT / RESET are allowed in this context", cmd->name);
+    char reason[160];
+    snprintf(reason, sizeof(reason), "Can't execute '%s': only (P|S)SUBSCRIBE / "
+             "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", cmd->name);
+    if (!multi_exec_refused(c, cmd, reason))
+        reply_error_fmt(c, "ERR %s", reason);
     return 1;
 }
 

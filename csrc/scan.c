@@ -10,11 +10,13 @@
 #define CURSOR_MAX_DIGITS 64
 
 /* The cursor is read the way Redis reads it (strtoul): a leading sign is
- * accepted and wraps, leading white space, junk and overflow are errors. */
+ * accepted and wraps, an empty cursor is 0, leading white space, junk and
+ * overflow are errors. */
 int scan_parse_cursor(client *c, const marg *a, unsigned long *cursor)
 {
     char tmp[CURSOR_MAX_DIGITS + 1];
-    int bad = a->len == 0 || a->len > CURSOR_MAX_DIGITS;
+    *cursor = 0;
+    int bad = a->len > CURSOR_MAX_DIGITS;
     if (!bad) {
         memcpy(tmp, a->ptr, a->len);
         tmp[a->len] = '\0';

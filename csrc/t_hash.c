@@ -644,16 +644,17 @@ void hrandfieldCommand(client *c)
     long long count = 0;
     int withvalues = 0;
     if (c->argc >= 3) {
-        if (c->argc > 4 || (c->argc == 4 && !arg_equals(&c->argv[3], "withvalues"))) {
-            reply_err_syntax(c);
-            return;
-        }
-        withvalues = c->argc == 4;
+        /* Redis' order: the count, then the option. */
         if (arg_get_ll(c, &c->argv[2], &count, NULL) != 0) return;
         if (count == LLONG_MIN) {
             reply_error(c, "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807");
             return;
         }
+        if (c->argc > 4 || (c->argc == 4 && !arg_equals(&c->argv[3], "withvalues"))) {
+            reply_err_syntax(c);
+            return;
+        }
+        withvalues = c->argc == 4;
         /* Redis 7.0: a pair per element could overflow the reply length. */
         if (withvalues && count < -(LLONG_MAX / 2)) {
             reply_error(c, "ERR value is out of range");
@@ -706,11 +707,13 @@ static void scan_collect(void *privdata, const dict_entry *de)
 void hscanCommand(client *c)
 {
     unsigned long cursor;
-    scan_args a;
+    scan_args a = { NULL, NULL, 10 };
+    /* Redis' order: cursor, then the key (a missing key ends the scan
+     * before the options are read), then the options. */
     if (scan_parse_cursor(c, &c->argv[2], &cursor) != 0) return;
-    if (scan_parse_args(c, 3, 0, &a) != 0) return;
     mobj *o;
     if (lookup_hash(c, &c->argv[1], 0, &o) != 0) return;
+    if (o && scan_parse_args(c, 3, 0, &a) != 0) return;
     pair_batch b = {NULL, 0, 0};
     if (o && o->encoding == ENC_HT) {
         long budget = a.count * 10;     /* bounds walks over empty buckets */

@@ -592,11 +592,13 @@ static int mpop_parse(client *c, int numkeys_idx, mpop_args *a)
     long long numkeys;
     const char *nkmsg = "ERR numkeys should be greater than 0";
     if (arg_get_ll(c, &c->argv[numkeys_idx], &numkeys, nkmsg) != 0) return -1;
-    if (numkeys <= 0 || numkeys > INT_MAX) {
+    if (numkeys <= 0) {
         reply_error(c, nkmsg);
         return -1;
     }
-    long long where_idx = numkeys_idx + numkeys + 1;
+    /* More keys than arguments is a syntax error, as in Redis (which
+     * takes any positive long here); checked first so nothing overflows. */
+    long long where_idx = numkeys >= c->argc ? c->argc : numkeys_idx + numkeys + 1;
     if (where_idx >= c->argc || parse_where(&c->argv[where_idx], &a->where) != 0) {
         reply_err_syntax(c);
         return -1;

@@ -863,11 +863,13 @@ static void scan_collect(void *privdata, const dict_entry *de)
 void sscanCommand(client *c)
 {
     unsigned long cursor;
-    scan_args a;
+    scan_args a = { NULL, NULL, 10 };
+    /* Redis' order: cursor, then the key (a missing key ends the scan
+     * before the options are read), then the options. */
     if (scan_parse_cursor(c, &c->argv[2], &cursor) != 0) return;
-    if (scan_parse_args(c, 3, 0, &a) != 0) return;
     mobj *o;
     if (lookup_set(c, &c->argv[1], 0, &o) != 0) return;
+    if (o && scan_parse_args(c, 3, 0, &a) != 0) return;
     member_batch b = {NULL, 0, 0};
     if (o && o->encoding == ENC_HT) {
         long budget = a.count * 10;     /* bounds walks over empty buckets */

@@ -753,7 +753,16 @@ void zaddCommand(client *c)
 
 void zincrbyCommand(client *c)
 {
-    /* ZINCRBY key incr member == ZADD key INCR incr member. */
+    /* ZINCRBY key incr member == ZADD key INCR incr member. Redis parses it
+     * with ZADD's option loop, so an increment spelled like a ZADD flag
+     * leaves one word for a score-member pair: a syntax error. */
+    static const char *const zadd_words[] = {"nx", "xx", "ch", "incr", "gt", "lt"};
+    for (size_t i = 0; i < sizeof(zadd_words) / sizeof(zadd_words[0]); i++) {
+        if (arg_equals(&c->argv[2], zadd_words[i])) {
+            reply_err_syntax(c);
+            return;
+        }
+    }
     zadd_generic(c, ZADD_INCR, 2);
 }
 
@@ -1220,16 +1229,17 @@ int zset_serve_zmpop(client *c, const marg *key, int max, long long count)
 int zset_parse_mpop(client *c, int first, int *keys_from, int *nkeys, int *max, long long *count)
 {
     long long numkeys;
-    if (!string2ll(c->argv[first].ptr, c->argv[first].len, &numkeys) || numkeys <= 0 ||
-        numkeys > INT_MAX) {
+    if (!string2ll(c->argv[first].ptr, c->argv[first].len, &numkeys) || numkeys <= 0) {
         reply_error(c, "ERR numkeys should be greater than 0");
         return -1;
     }
-    int where = first + 1 + (int)numkeys;
-    if (numkeys > c->argc - first - 1 || where >= c->argc) {
+    /* More keys than arguments (any positive long, as in Redis) is a syntax
+     * error; checked before the sum so nothing overflows. */
+    if (numkeys >= c->argc - first - 1) {
         reply_err_syntax(c);
         return -1;
     }
+    int where = first + 1 + (int)numkeys;
     *keys_from = first + 1;
     *nkeys = (int)numkeys;
     *count = 1;
@@ -1314,8 +1324,9 @@ void bzmpopCommand(client *c)
 {
     long long deadline, count;
     int from, n, max;
-    if (blocking_parse_timeout(c, &c->argv[1], &deadline) != 0) return;
+    /* Redis 7.0 checks numkeys, MIN/MAX and COUNT before the timeout. */
     if (zset_parse_mpop(c, 2, &from, &n, &max, &count) != 0) return;
+    if (blocking_parse_timeout(c, &c->argv[1], &deadline) != 0) return;
     for (int i = 0; i < n; i++) {
         int rc = zset_serve_zmpop(c, &c->argv[from + i], max, count);
         if (rc != 0) return;
@@ -1413,8 +1424,9 @@ void zrandmemberCommand(client *c)
         long n = count >= (long long)v->len ? (long)v->len : (long)count;
         reply_array_len(c, reply_items_len(c, n, ws));
         if ((unsigned long)n == v->len) {
-            zcur cur = zcur_at_rank(v, 0);
-            for (long i = 0; i < n; i++, zcur_step(&cur, 0)) {
+            /* The whole set, highest score first, as Redis answers it */
+            zcur cur = zcur_at_rank(v, (long)v->len - 1);
+            for (long i = 0; i < n; i++, zcur_step(&cur, 1)) {
                 zelem e = zcur_get(&cur);
                 reply_elem(c, &e, ws);
             }
