@@ -224,6 +224,14 @@ void blocking_client_gone(client *c)
 
 long long blocking_count(void) { return B.count; }
 
+long long blocking_count_with_timeout(void)
+{
+    long long n = 0, bound = B.count;
+    for (const blocked_client *bc = B.head; bc && bound-- > 0; bc = bc->next)
+        n += bc->req.deadline_ms > 0;
+    return n;
+}
+
 /* ------------------------------------------------------------ serving */
 
 void blocking_signal_key(engine *e, const char *key, size_t len)

@@ -55,6 +55,7 @@ void blocking_client_gone(client *c);
 client *blocking_next_resumed(void);
 /* Number of blocked clients (INFO blocked_clients). */
 long long blocking_count(void);
+long long blocking_count_with_timeout(void);   /* INFO clients_in_timeout_table */
 
 /* networking.c: the unblocked client's reply is complete. */
 void client_unblocked(client *c);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "server.h"
+#include "blocking.h"
 #include "durable.h"
 #include "snapshot.h"
 
@@ -141,10 +142,11 @@ static sds section_clients(sds s)
         "maxclients:%d\r\n"
         "client_recent_max_input_buffer:%zu\r\n"
         "client_recent_max_output_buffer:%zu\r\n"
-        "blocked_clients:0\r\n"
+        "blocked_clients:%lld\r\n"
         "tracking_clients:0\r\n"
-        "clients_in_timeout_table:0\r\n",
-        server.connected_clients, server.cfg.maxclients, max_in, max_out);
+        "clients_in_timeout_table:%lld\r\n",
+        server.connected_clients, server.cfg.maxclients, max_in, max_out,
+        blocking_count(), blocking_count_with_timeout());
 }
 
 static sds section_memory(sds s)
@@ -265,15 +267,18 @@ static sds section_stats(sds s)
         "evicted_keys:%lld\r\n"
         "keyspace_hits:%lld\r\n"
         "keyspace_misses:%lld\r\n"
-        "pubsub_channels:0\r\n"
-        "pubsub_patterns:0\r\n"
+        "pubsub_channels:%ld\r\n"
+        "pubsub_patterns:%ld\r\n"
+        "pubsubshard_channels:0\r\n"
         "latest_fork_usec:0\r\n"
         "total_forks:0\r\n"
         "total_error_replies:%lld\r\n",
         st->numconnections, st->numcommands, (long long)(ops + 0.5),
         st->net_input_bytes, st->net_output_bytes, in_kbps, out_kbps,
         st->rejected_conn, st->expiredkeys, st->evictedkeys,
-        st->keyspace_hits, st->keyspace_misses, st->total_error_replies);
+        st->keyspace_hits, st->keyspace_misses,
+        e ? pubsub_active_count(e, 0) : 0L, e ? pubsub_active_count(e, 1) : 0L,
+        st->total_error_replies);
 }
 
 /* A replica's source is the log, not a primary's socket: master_host is

@@ -362,6 +362,7 @@ void multi_flag_error(client *c);
 /* EXEC itself refused with an arity error: EXECABORT (as Redis, even outside MULTI). Returns 1 if handled. */
 int multi_exec_arity_abort(client *c, const mcommand *cmd);
 int multi_exec_refused(client *c, const mcommand *cmd, const char *reason);
+int multi_queued_count(const client *c);      /* CLIENT LIST multi=: -1 outside MULTI */
 /* db_signal_modified's WATCH half: key == NULL means every key (flush). */
 void multi_touch_key(engine *e, const char *key, size_t len);
 /* Drops MULTI state and WATCHed keys (RESET, disconnect). */
@@ -374,6 +375,7 @@ void pubsub_client_reset(client *c);
 int pubsub_client_subscriptions(const client *c);   /* channels + patterns */
 int pubsub_client_channels(const client *c);
 int pubsub_client_patterns(const client *c);
+long pubsub_active_count(const engine *e, int patterns);   /* INFO: channels or patterns in use */
 /* RESP2 subscribed mode: Redis' PING reply ["pong", arg] (cmd_conn.c). */
 int pubsub_ping_reply(client *c);
 

@@ -295,6 +295,14 @@ void multi_client_reset(client *c)
     mstate_maybe_free(c);
 }
 
+int multi_queued_count(const client *c)
+{
+    if (!(c->flags & CLIENT_IN_MULTI))
+        return -1;
+    const multi_state *ms = c->mstate;
+    return ms ? ms->nq : 0;
+}
+
 /* Redis answers any refused EXEC with EXECABORT naming the reason, even
  * outside MULTI, and drops the transaction. */
 int multi_exec_refused(client *c, const mcommand *cmd, const char *reason)
@@ -338,6 +346,7 @@ int multi_intercept(client *c, const mcommand *cmd)
         multi_flag_error(c);
         return 1;
     }
+    c->lastcmd = cmd;            /* CLIENT LIST cmd= names it, as Redis does */
     reply_status(c, "QUEUED");
     return 1;
 }

@@ -774,7 +774,11 @@ static void client_cmd_name(const client *c, char *out, size_t outlen)
 
 static void client_flags_string(const client *c, char *out)
 {
-    char *p = out;
+    char *p = out;   /* Redis' letters, in Redis' order */
+    if (c->flags & CLIENT_PUBSUB) *p++ = 'P';
+    if (c->flags & CLIENT_IN_MULTI) *p++ = 'x';
+    if (c->flags & CLIENT_BLOCKED) *p++ = 'b';
+    if (c->flags & CLIENT_DIRTY_CAS) *p++ = 'd';
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) *p++ = 'c';
     if (c->flags & CLIENT_CLOSE_ASAP) *p++ = 'A';
     if (c->flags & CLIENT_READONLY_MODE) *p++ = 'r';
@@ -802,11 +806,12 @@ sds client_info_string(sds s, client *c)
                + (size_t)c->parser.arg_cap * 2 * sizeof(size_t);
     return sds_catprintf(s,
         "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 "
-        "sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=0 "
+        "sub=%d psub=%d ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=0 "
         "rbs=%zu rbp=%zu obl=%zu oll=0 omem=0 tot-mem=%zu events=%s cmd=%s "
         "user=default redir=-1 resp=%d",
         (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
         (now - c->ctime_ms) / 1000, (now - c->last_interaction_ms) / 1000, flags,
+        pubsub_client_channels(c), pubsub_client_patterns(c), multi_queued_count(c),
         qbuf, c->qb_cap - c->qb_len, argv_mem,
         c->reply_cap, c->reply_peak, c->reply_len - c->reply_sent, tot, events, cmdname,
         c->resp);

@@ -467,18 +467,24 @@ static void pubsub_numsub_sub(client *c)
     }
 }
 
-static void pubsub_numpat_sub(client *c)
+long pubsub_active_count(const engine *e, int patterns)
 {
+    dict *d = indexes[patterns ? KIND_PATTERN : KIND_CHANNEL];
     long n = 0;
-    if (indexes[KIND_PATTERN]) {
+    if (d) {
         dict_iter it;
-        dict_iter_init(&it, indexes[KIND_PATTERN], 0);
+        dict_iter_init(&it, d, 0);
         dict_entry *de;
         while ((de = dict_iter_next(&it)) != NULL)
-            n += subs_count(de->v.val, c->eng) > 0;
+            n += subs_count(de->v.val, e) > 0;
         dict_iter_release(&it);
     }
-    reply_ll(c, n);
+    return n;
+}
+
+static void pubsub_numpat_sub(client *c)
+{
+    reply_ll(c, pubsub_active_count(c->eng, 1));
 }
 
 /* No sharded pub/sub here (no cluster): no shard channel has subscribers. */

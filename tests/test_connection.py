@@ -340,3 +340,44 @@ def test_redis_py_resp3(node):
     finally:
         c.delete("k3")
         c.close()
+
+
+def _client_states(server):
+    """CLIENT LIST fields and INFO counts of connections in MULTI, with a
+    doomed WATCH, subscribed, and blocked, on one server."""
+    conns = [RawConn(server.host, server.port) for _ in range(5)]
+    try:
+        m, w, s, b, probe = conns
+        ids = {name: decode_one(c.call("CLIENT", "ID")) for name, c in
+               (("multi", m), ("watch", w), ("sub", s), ("blocked", b))}
+        m.call("MULTI")
+        m.call("SET", "k", "1")
+        m.call("INCR", "k")
+        w.call("WATCH", "wk")
+        probe.call("SET", "wk", "changed")
+        s.call("SUBSCRIBE", "c1", "c2")
+        s.read_reply()
+        s.call("PSUBSCRIBE", "p*")
+        b.send("BLPOP", "nolist", "30")
+        time.sleep(0.2)
+        lines = [_parse_client_line(x) for x in decode_one(probe.call("CLIENT", "LIST")).strip().split(b"\n")]
+        by_id = {int(d["id"]): d for d in lines}
+        fields = {name: {k: by_id[cid][k] for k in ("flags", "sub", "psub", "multi", "cmd")}
+                  for name, cid in ids.items()}
+        info = {}
+        for section in ("clients", "stats"):
+            for line in decode_one(probe.call("INFO", section)).split(b"\r\n"):
+                k, _, v = line.decode().partition(":")
+                if k in ("blocked_clients", "clients_in_timeout_table", "pubsub_channels",
+                         "pubsub_patterns", "pubsubshard_channels"):
+                    info[k] = v
+        return fields, info
+    finally:
+        for c in conns:
+            c.close()
+
+
+def test_client_list_and_info_show_client_states_as_redis(node, redis_server):
+    ours, theirs = _client_states(node), _client_states(redis_server)
+    assert ours == theirs
+    assert ours[0]["multi"] == {"flags": "x", "sub": "0", "psub": "0", "multi": "2", "cmd": "incr"}

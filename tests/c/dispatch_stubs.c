@@ -1,12 +1,14 @@
-/* Weak stand-ins for the MULTI, durability and snapshot-store hooks that
- * the dispatcher, db.c and info.c call, so the standalone dispatch tests
- * link without multi.c, durable.c and snapshot.c (which pull in the event
- * loop, shared memory and files). Each behaves as a server with no
- * transaction open, no log and no snapshot store: nothing queued, nothing
+/* Weak stand-ins for the MULTI, durability, snapshot-store, blocking and
+ * pub/sub hooks that the dispatcher, db.c and info.c call, so the standalone
+ * dispatch tests link without multi.c, durable.c, snapshot.c, blocking.c
+ * and pubsub.c (which pull in the event loop, shared memory and files).
+ * Each behaves as a server with no transaction open, no log, no snapshot
+ * store, nobody blocked and nobody subscribed: nothing queued, nothing
  * watched, the node always primary, INFO's durable fields zero. */
 #include <string.h>
 
 #include "mdb.h"
+#include "blocking.h"
 #include "durable.h"
 #include "snapshot.h"
 
@@ -53,4 +55,13 @@ __attribute__((weak)) void snapshot_store_dir_for(const char *node_dir, char *ou
     (void)node_dir;
     if (outlen)
         out[0] = '\0';
+}
+
+__attribute__((weak)) long long blocking_count(void) { return 0; }
+__attribute__((weak)) long long blocking_count_with_timeout(void) { return 0; }
+
+__attribute__((weak)) long pubsub_active_count(const engine *e, int patterns)
+{
+    (void)e; (void)patterns;
+    return 0;
 }
