@@ -240,12 +240,14 @@ void bitcountCommand(client *c)
     if (arg_get_ll(c, &c->argv[2], &start, NULL) != 0 ||
         arg_get_ll(c, &c->argv[3], &end, NULL) != 0)
         return;
-    if (c->argc == 5 && parse_unit(c, &c->argv[4], &is_bit) != 0)
-        return;
+    /* Redis 7.0 answers 0 for two negative indexes out of order before it
+     * reads the unit word. */
     if (start < 0 && end < 0 && start > end) {
         reply_ll(c, 0);
         return;
     }
+    if (c->argc == 5 && parse_unit(c, &c->argv[4], &is_bit) != 0)
+        return;
     long long total = is_bit ? (long long)len * 8 : (long long)len;
     normalize_range(&start, &end, total);
     if (start > end) {

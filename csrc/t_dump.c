@@ -413,7 +413,9 @@ void restoreCommand(client *c)
         return;
     }
     int deleted = ro.replace ? db_delete(e, key->ptr, key->len) : 0;
-    if (ttl && !ro.absttl) ttl = ttl > LLONG_MAX - e->now_ms ? LLONG_MAX : ttl + e->now_ms;
+    /* A relative TTL past the end of time wraps negative in Redis, which
+     * then treats the key as already expired: so do we (without the wrap). */
+    if (ttl && !ro.absttl) ttl = ttl > LLONG_MAX - e->now_ms ? e->now_ms : ttl + e->now_ms;
     /* Already expired: the key is not created (replay keeps it: the log
      * decided, and replicas never expire by themselves). */
     if (ttl && ttl <= e->now_ms && !e->replaying && !(c->flags & CLIENT_REPLAY)) {

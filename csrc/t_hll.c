@@ -59,8 +59,16 @@ static int hll_valid(const unsigned char *p, size_t len)
 {
     if (len < HLL_HDR || memcmp(p, "MDBH", 4) != 0 || p[4] != HLL_VERSION || p[6] || p[7])
         return 0;
-    if (hll_encoding(p) == HLL_ENC_DENSE)
-        return len == HLL_DENSE_LEN;
+    if (hll_encoding(p) == HLL_ENC_DENSE) {
+        if (len != HLL_DENSE_LEN)
+            return 0;
+        /* Every register in range, or a merge would carry a rank no valid
+         * value can hold (a linear pass: PFCOUNT reads them all anyway). */
+        unsigned char worst = 0;
+        for (size_t i = HLL_HDR; i < len; i++)
+            worst = p[i] > worst ? p[i] : worst;
+        return worst <= HLL_MAX_RANK;
+    }
     if (hll_encoding(p) != HLL_ENC_SPARSE || (len - HLL_HDR) % 3 != 0 ||
         hll_sparse_count(len) > HLL_SPARSE_MAX)
         return 0;

@@ -393,7 +393,9 @@ static void ttl_generic(client *c, int output_ms, int absolute) {
     if (expire == -1) { reply_ll(c, -1); return; }
     long long t = absolute ? expire : expire - e->now_ms;
     if (t < 0) t = 0;
-    reply_ll(c, output_ms ? t : (t + 500) / 1000);
+    /* Rounded in unsigned arithmetic: t + 500 overflows a long long for
+     * deadlines near its maximum (Redis's reply there is this value). */
+    reply_ll(c, output_ms ? t : (long long)(((unsigned long long)t + 500) / 1000));
 }
 
 void ttlCommand(client *c) { ttl_generic(c, 0, 0); }

@@ -140,7 +140,10 @@ static int parse_expire(client *c, const marg *arg, enum expire_unit unit,
 
 typedef struct set_opts {
     int flags;
-    long long expire_at_ms;     /* valid with SET_EXPIRE */
+    long long expire_at_ms;     /* valid with SET_EXPIRE, once resolve_expire ran */
+    const marg *expire_arg;     /* the EX/PX/EXAT/PXAT value, unchecked */
+    enum expire_unit unit;
+    int relative;
 } set_opts;
 
 static int expire_option_unit(const marg *a, enum expire_unit *unit, int *relative)
@@ -155,6 +158,8 @@ static int expire_option_unit(const marg *a, enum expire_unit *unit, int *relati
 /* Parses SET's (is_getex == 0) or GETEX's options from argv[first]. Syntax is
  * checked for every option before any expire value is validated, as Redis
  * does, so "SET k v EX abc NX XX" is a syntax error, not a number error. */
+/* The words only: a syntax error is reported here, the expire value is
+ * checked by resolve_expire (GETEX looks the key up in between, as Redis). */
 static int parse_set_options(client *c, int first, int is_getex, set_opts *o)
 {
     const marg *expire_arg = NULL;
@@ -162,6 +167,7 @@ static int parse_set_options(client *c, int first, int is_getex, set_opts *o)
     int relative = 0;
     o->flags = 0;
     o->expire_at_ms = -1;
+    o->expire_arg = NULL;
 
     for (int j = first; j < c->argc; j++) {
         const marg *a = &c->argv[j];
@@ -194,10 +200,17 @@ static int parse_set_options(client *c, int first, int is_getex, set_opts *o)
             return -1;
         }
     }
-    if (expire_arg)
-        return parse_expire(c, expire_arg, unit, relative,
-                            is_getex ? "getex" : "set", &o->expire_at_ms);
+    o->expire_arg = expire_arg;
+    o->unit = unit;
+    o->relative = relative;
     return 0;
+}
+
+static int resolve_expire(client *c, set_opts *o, const char *cmdname)
+{
+    if (!o->expire_arg)
+        return 0;
+    return parse_expire(c, o->expire_arg, o->unit, o->relative, cmdname, &o->expire_at_ms);
 }
 
 /* The shared core of SET, SETNX, SETEX, PSETEX and GETSET. `ok_reply`
@@ -246,7 +259,7 @@ static void set_generic(client *c, const marg *key, const marg *val,
 void setCommand(client *c)
 {
     set_opts o;
-    if (parse_set_options(c, 3, 0, &o) != 0)
+    if (parse_set_options(c, 3, 0, &o) != 0 || resolve_expire(c, &o, "set") != 0)
         return;
     set_generic(c, &c->argv[1], &c->argv[2], &o, 0, 0);
 }
@@ -308,6 +321,7 @@ void getexCommand(client *c)
     set_opts opts;
     mobj *o;
 
+    /* Redis' order: syntax, the key (nil or WRONGTYPE), then the value */
     if (parse_set_options(c, 2, 1, &opts) != 0)
         return;
     if (lookup_string_read(c, key, &o) != 0)
@@ -316,6 +330,8 @@ void getexCommand(client *c)
         reply_null(c);
         return;
     }
+    if (resolve_expire(c, &opts, "getex") != 0)
+        return;
     reply_bulk_obj(c, o);   /* before any delete below frees it */
 
     if ((opts.flags & SET_EXPIRE) && opts.expire_at_ms <= engine_now_ms(e) && !e->replaying) {

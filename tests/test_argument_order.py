@@ -8,7 +8,7 @@ against redis-server; each failed before the fix it names.
 """
 import pytest
 
-from helpers import pair  # noqa: F401  (fixture)
+from helpers import decode_one, pair  # noqa: F401  (fixture)
 
 SCENARIOS = {
     # HSCAN/SSCAN look the key up before reading the options (as ZSCAN did)
@@ -50,6 +50,24 @@ SCENARIOS = {
         ("ZINCRBY", "z", "gt", "a"), ("ZINCRBY", "z", "x", "a"), ("ZINCRBY", "z", "2", "a"),
         ("ZINCRBY", "z", "Ch", "a"),
     ],
+    # GETEX: syntax first, then the key (nil or WRONGTYPE), then the value
+    "getex_key_before_value": [
+        ("GETEX", "nk", "EX", "0"), ("GETEX", "nk", "EX", "-1"), ("GETEX", "nk", "PX", "0"),
+        ("GETEX", "nk", "EXAT", "0"), ("GETEX", "nk", "EX", "abc"),
+        ("GETEX", "nk", "EX", "9223372036854775807"), ("GETEX", "nk", "EX", "1", "PX", "1"),
+        ("LPUSH", "l", "x"), ("GETEX", "l", "EX", "0"), ("SET", "s", "v"), ("GETEX", "s", "EX", "0"),
+        ("GETEX", "s", "EX", "abc"), ("SET", "nk2", "v", "EX", "0"), ("SET", "nk2", "v", "EX", "x"),
+    ],
+    # EXPIRETIME rounds a deadline near the end of time without overflowing
+    "expiretime_near_max": [
+        ("SET", "a", "1"), ("PEXPIREAT", "a", "9223372036854775807"), ("EXPIRETIME", "a"),
+        ("PEXPIREAT", "a", "9223372036854775308"), ("EXPIRETIME", "a"), ("PEXPIRETIME", "a"),
+    ],
+    # BITCOUNT: two negative indexes out of order answer 0 before the unit word
+    "bitcount_range_before_unit": [
+        ("SET", "k", "foobar"), ("BITCOUNT", "k", "-1", "-2", "FOO"), ("BITCOUNT", "k", "-1", "-2", "BIT"),
+        ("BITCOUNT", "k", "1", "-2", "FOO"), ("BITCOUNT", "k", "-5", "-2", "BIT"),
+    ],
     # ZRANDMEMBER with a count covering the set answers it whole, highest first
     "zrandmember_whole_set": [
         ("ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e"),
@@ -64,6 +82,18 @@ SCENARIOS = {
 def test_scenario_same_as_redis(pair, name):
     for cmd in SCENARIOS[name]:
         pair.check(*cmd)
+
+
+def test_restore_with_a_relative_ttl_past_the_end_of_time_creates_nothing(pair):
+    """Redis adds the TTL to the clock, wraps negative and takes the key as
+    already expired; each side restores its own DUMP payload."""
+    for conn in (pair.node, pair.ref):
+        conn.call("SET", "s", "v")
+        payload = decode_one(conn.call("DUMP", "s"))
+        assert conn.call("RESTORE", "d", "9223372036854775807", payload) == b"+OK\r\n"
+        assert conn.call("EXISTS", "d") == b":0\r\n"
+        assert conn.call("RESTORE", "d", "100000", payload) == b"+OK\r\n"
+        assert conn.call("EXISTS", "d") == b":1\r\n"
 
 
 def test_exec_refused_while_subscribed_is_execabort(pair):

@@ -156,6 +156,20 @@ def test_corrupt_sparse_value_is_rejected():
     assert e.execute("PFMERGE", "d", "bad") == NOT_HLL
 
 
+def test_dense_value_with_an_out_of_range_register_is_rejected():
+    e = _engine()
+    e.execute("PFADD", "h", *[f"e{i}" for i in range(5000)])     # dense by now
+    value = decode_one(e.execute("GET", "h"))
+    assert len(value) == 8 + 16384
+    assert max(value[8:]) <= 51
+    e.execute("SET", "ok", value[:8] + bytes([51]) + value[9:])
+    assert e.execute("PFCOUNT", "ok").startswith(b":")
+    e.execute("SET", "bad", value[:8] + bytes([52]) + value[9:])
+    assert e.execute("PFCOUNT", "bad") == NOT_HLL
+    assert e.execute("PFMERGE", "d", "bad") == NOT_HLL
+    assert e.execute("PFADD", "bad", "x") == NOT_HLL
+
+
 # ------------------------------------------------------------------ effects
 
 @pytest.mark.parametrize("seed", range(4))
