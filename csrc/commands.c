@@ -190,6 +190,33 @@ static int arity_ok(const mcommand *cmd, int argc)
     return argc >= -cmd->arity;
 }
 
+/* An upper bound of the effect record a write logs, from its arguments:
+ * RESP framing per argument plus a little for options the record adds
+ * (PXAT and the like). Writes whose effects outgrow their arguments (BITOP,
+ * the *STORE commands, SORT ... STORE, COPY) can still exceed it; durable.c
+ * catches those after the fact without acknowledging them. */
+size_t command_effect_estimate(int argc, const marg *argv)
+{
+    size_t n = 64;
+    for (int i = 0; i < argc; i++)
+        n += argv[i].len + 24;
+    return n;
+}
+
+/* The log takes records up to durable_max_effect_bytes(): a write whose
+ * arguments alone would not fit is refused before it runs. */
+static int too_large_for_the_log(client *c, const mcommand *cmd)
+{
+    if (!(cmd->flags & CMD_WRITE) || (c->flags & CLIENT_FAKE))
+        return 0;
+    size_t limit = durable_max_effect_bytes();
+    if (limit == SIZE_MAX || command_effect_estimate(c->argc, c->argv) <= limit)
+        return 0;
+    reply_error_fmt(c, "ERR write too large for the durable log (a write's effects may take "
+                       "at most %zu bytes)", limit);
+    return 1;
+}
+
 /* A node that is not the primary (still loading from the log, a replica, or
  * a demoted primary) refuses what it must not do, with Redis' errors. */
 static int role_refuses(client *c, const mcommand *cmd)
@@ -234,6 +261,10 @@ void command_execute(client *c)
         return;
     }
     if (!(c->flags & CLIENT_FAKE) && role_refuses(c, cmd)) {
+        multi_flag_error(c);
+        return;
+    }
+    if (too_large_for_the_log(c, cmd)) {
         multi_flag_error(c);
         return;
     }

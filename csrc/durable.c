@@ -10,8 +10,10 @@
 #include "durable.h"
 #include "snapshot.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +54,8 @@ static struct {
     char apply_err[256];
     int apply_failed;
     unsigned char *apply_buf;
+    size_t apply_cap;                /* APPLY_BATCH_BYTES, more for one larger entry */
+    int poisoned;                    /* a record could not be logged: release nothing more */
     marg *argv;                      /* scratch for parsing records */
     int argv_cap;
     durable_stats st;
@@ -200,10 +204,18 @@ static void overflow_flush(void)
 static void effects_sink(void *ctx, uint64_t seq, const char *rec, size_t len)
 {
     (void)ctx;
-    if (len > ring_max_record(D.effects)) {
-        /* Cannot be logged, and it is already applied in memory: the only
-         * safe move is to stop before anything depends on it. */
-        die_soon("an effect record is larger than the log ring's maximum record");
+    if (len > durable_max_effect_bytes()) {
+        /* Cannot be logged, and it is already applied in memory (only a
+         * write whose effects outgrow its arguments gets here: the
+         * dispatcher refuses the others before they run). Its reply waits
+         * for a commit that can never come, its keys read as dirty, no
+         * later commit releases anything, and the node stops: the client
+         * sees its connection close, never an acknowledgement, and the log
+         * (hence the next primary) never had the write. */
+        note_record(seq, rec, len);
+        D.cmd_seq = seq;
+        D.poisoned = 1;
+        die_soon("a write's effects are larger than the log takes in one record");
         return;
     }
     note_record(seq, rec, len);
@@ -328,6 +340,8 @@ static void set_role(int role)
 
 static void take_commit(void)
 {
+    if (D.poisoned)
+        return;              /* a commit past the unlogged record would release it */
     uint64_t c = __atomic_load_n(&D.effects->commit_seq, __ATOMIC_ACQUIRE);
     if (c > D.trk->last_seq) {
         die_soon("the replicator reported a commit beyond the last effect record");
@@ -390,10 +404,20 @@ static void take_apply_records(void)
 {
     for (int round = 0; round < 64 && !D.apply_failed; round++) {
         size_t n = 0, need = 0;
-        size_t got = ring_pop_batch(D.apply, D.apply_buf, APPLY_BATCH_BYTES, &n, &need);
+        size_t got = ring_pop_batch(D.apply, D.apply_buf, D.apply_cap, &n, &need);
         if (need) {
-            die_soon("an apply record is larger than the apply buffer");
-            return;
+            /* One entry larger than a batch (up to the ring's largest
+             * record): grow for it. The log committed it, so it must apply. */
+            unsigned char *bigger = need <= ring_max_record(D.apply) + 12 ?
+                                    realloc(D.apply_buf, need) : NULL;
+            if (!bigger) {
+                die_soon("an apply record is larger than the apply ring allows, or no memory");
+                return;
+            }
+            D.apply_buf = bigger;
+            D.apply_cap = need;
+            got = ring_pop_batch(D.apply, D.apply_buf, D.apply_cap, &n, &need);
+            assert(need == 0 && n == 1);
         }
         if (n == 0)
             return;
@@ -590,6 +614,7 @@ int durable_start(void)
     D.trk = tracker_create(D.nslots);
     D.slot_client = calloc(D.nslots, sizeof(*D.slot_client));
     D.apply_buf = malloc(APPLY_BATCH_BYTES);
+    D.apply_cap = APPLY_BATCH_BYTES;
     if (!D.trk || !D.slot_client || !D.apply_buf) {
         fprintf(stderr, "pymemorydb: out of memory starting the durable path\n");
         return -1;
@@ -638,6 +663,18 @@ void durable_stop(void)
 /* --------------------------------------------------------- queries */
 
 int durable_active(void) { return D.active; }
+
+/* The largest effect record every stage takes: the effects ring, then one
+ * DATA entry ([u64 seq][u32 len] + record) in the log and in the apply
+ * ring of every replica (rings of the same size). */
+size_t durable_max_effect_bytes(void)
+{
+    if (!D.active)
+        return SIZE_MAX;
+    size_t apply = ring_max_record(D.apply) - 12;
+    size_t effects = ring_max_record(D.effects);
+    return effects < apply ? effects : apply;
+}
 int durable_role(void)
 {
     if (!D.active)

@@ -34,6 +34,7 @@
 #ifndef MDB_DURABLE_H
 #define MDB_DURABLE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define AUX_APPLIED     0      /* in the effects ring */
@@ -84,6 +85,7 @@ void durable_cron(long long now_ms);
 
 int durable_role(void);                 /* ROLE_* (ROLE_PRIMARY without a log) */
 int durable_active(void);
+size_t durable_max_effect_bytes(void);  /* the largest write the log takes (SIZE_MAX without) */
 const durable_stats *durable_get_stats(void);
 uint64_t durable_epoch(void);
 uint64_t durable_log_commit(void);

@@ -336,6 +336,7 @@ const mcommand *command_lookup(const char *name, size_t len);  /* case-insensiti
 void command_execute(client *c);
 /* Fills out[] with the indexes of key arguments of argv; returns count. */
 int command_get_keys(const mcommand *cmd, int argc, const marg *argv, int *out, int max);
+size_t command_effect_estimate(int argc, const marg *argv);  /* bytes a write may log */
 /* getkeys.c: COMMAND GETKEYS, also the movable keys (numkeys, SORT STORE). */
 int command_has_keys(const mcommand *cmd);
 int command_find_keys(const mcommand *cmd, int argc, const marg *argv, int *out, int max);

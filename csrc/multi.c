@@ -51,6 +51,7 @@ typedef struct multi_state {
     queued_cmd *q;
     int nq, capq;
     long long qbytes;
+    size_t effect_est;          /* the queued writes' effect estimate: EXEC logs one record */
     watched_key *watched;       /* this client's watches, newest first */
     int nwatched;
 } multi_state;
@@ -89,6 +90,7 @@ static void queue_clear(client *c)
         free(ms->q[i].argv);
     ms->nq = 0;
     ms->qbytes = 0;
+    ms->effect_est = 0;
 }
 
 /* Copies argv into one allocation: the marg array, then the bytes. */
@@ -118,6 +120,9 @@ static int queue_command(client *c, const mcommand *cmd)
         bytes += c->argv[i].len;
     if (ms->nq >= MULTI_QUEUE_MAX || ms->qbytes + (long long)bytes > MULTI_BYTES_MAX)
         return -1;
+    size_t est = (cmd->flags & CMD_WRITE) ? command_effect_estimate(c->argc, c->argv) : 0;
+    if (ms->effect_est + est > durable_max_effect_bytes())
+        return -1;              /* EXEC's one record could not be logged */
     if (ms->nq == ms->capq) {
         int cap = ms->capq ? ms->capq * 2 : 8;
         queued_cmd *q = realloc(ms->q, sizeof(queued_cmd) * (size_t)cap);
@@ -134,6 +139,7 @@ static int queue_command(client *c, const mcommand *cmd)
     ms->q[ms->nq].argv = argv;
     ms->nq++;
     ms->qbytes += (long long)bytes;
+    ms->effect_est += est;
     return 0;
 }
 

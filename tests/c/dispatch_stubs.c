@@ -36,6 +36,7 @@ __attribute__((weak)) int durable_role(void) { return ROLE_PRIMARY; }
 static const durable_stats no_stats;
 
 __attribute__((weak)) int durable_active(void) { return 0; }
+__attribute__((weak)) size_t durable_max_effect_bytes(void) { return SIZE_MAX; }
 __attribute__((weak)) const durable_stats *durable_get_stats(void) { return &no_stats; }
 __attribute__((weak)) uint64_t durable_epoch(void) { return 0; }
 __attribute__((weak)) uint64_t durable_log_commit(void) { return 0; }
