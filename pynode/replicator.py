@@ -591,6 +591,8 @@ class Replica:
             if e.kind == Kind.DATA:
                 self.s.push_apply(e.seq, e.payload, self.stop)
             progressed = True
+        if progressed:
+            self.s.apply.set_aux(AUX_EPOCH, self.chain.epoch)   # INFO memorydb_epoch
         return progressed
 
     def fail(self, exc):

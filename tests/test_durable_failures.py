@@ -405,6 +405,10 @@ def test_replica_applies_a_good_log(cluster_factory):
     time.sleep(replicator.Replica.OVERLAP_EVERY_S + 0.5)   # at least one overlap re-read
     assert rep.info("replication")["memorydb_apply_status"] == "ok"
     assert p.execute_command("DEBUG", "DIGEST") == rep.execute_command("DEBUG", "DIGEST")
+    # the replica reports the epoch of the log it applied, as the primary does its own
+    epoch = p.info("replication")["memorydb_epoch"]
+    assert epoch >= 1
+    assert rep.info("replication")["memorydb_epoch"] == epoch
 
 
 def test_replica_replicator_exits_when_its_node_is_killed(cluster_factory):
