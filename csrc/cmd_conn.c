@@ -105,7 +105,10 @@ void resetCommand(client *c)
     c->resp = 2;
     sds_free(c->name);
     c->name = NULL;
-    c->flags &= ~(CLIENT_READONLY_MODE | CLIENT_NO_EVICT | CLIENT_NO_TOUCH);
+    /* Redis 7.0 keeps NO-EVICT across RESET; the connection is logged out */
+    c->flags &= ~(CLIENT_READONLY_MODE | CLIENT_NO_TOUCH | CLIENT_AUTHENTICATED);
+    if (server.cfg.requirepass[0] == '\0')
+        c->flags |= CLIENT_AUTHENTICATED;
     reply_status(c, "RESET");
 }
 
@@ -152,6 +155,7 @@ void authCommand(client *c)
             reply_error(c, wrongpass_err);
             return;
         }
+        c->flags |= CLIENT_AUTHENTICATED;
         reply_ok(c);
         return;
     }
@@ -159,6 +163,7 @@ void authCommand(client *c)
         reply_error(c, wrongpass_err);
         return;
     }
+    c->flags |= CLIENT_AUTHENTICATED;
     reply_ok(c);
 }
 
@@ -215,6 +220,15 @@ void helloCommand(client *c)
     }
     if (user && !credentials_ok(user, pass)) {
         reply_error(c, wrongpass_err);
+        return;
+    }
+    if (user)
+        c->flags |= CLIENT_AUTHENTICATED;
+    if (!(c->flags & (CLIENT_AUTHENTICATED | CLIENT_FAKE))) {
+        reply_error(c, "NOAUTH HELLO must be called with the client already authenticated, "
+                       "otherwise the HELLO AUTH <user> <pass> option can be used to "
+                       "authenticate the client and select the RESP protocol version at the "
+                       "same time");
         return;
     }
     if (name && client_set_name(c, name) != 0)

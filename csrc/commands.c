@@ -260,6 +260,14 @@ void command_execute(client *c)
         multi_flag_error(c);
         return;
     }
+    /* requirepass: only AUTH, HELLO, QUIT and RESET before authenticating */
+    if (!(c->flags & (CLIENT_AUTHENTICATED | CLIENT_FAKE)) && !(cmd->flags & CMD_NOAUTH) &&
+        server_requires_auth()) {
+        if (!multi_exec_refused(c, cmd, "NOAUTH Authentication required."))
+            reply_error(c, "NOAUTH Authentication required.");
+        multi_flag_error(c);
+        return;
+    }
     if (!(c->flags & CLIENT_FAKE) && role_refuses(c, cmd)) {
         multi_flag_error(c);
         return;

@@ -445,3 +445,11 @@ void configCommand(client *c)
     int n = sub->len > 128 ? 128 : (int)sub->len;
     reply_error_fmt(c, "ERR unknown subcommand '%.*s'. Try CONFIG HELP.", n, sub->ptr);
 }
+
+/* requirepass set: a connection must AUTH before anything but AUTH, HELLO,
+ * QUIT and RESET (the dispatcher asks; the default user is nopass when it
+ * is empty, as in Redis). */
+int server_requires_auth(void)
+{
+    return server.cfg.requirepass[0] != '\0';
+}

@@ -186,6 +186,8 @@ typedef struct marg { const char *ptr; size_t len; } marg;
 #define CLIENT_NO_EVICT          (1 << 4)
 #define CLIENT_READONLY_MODE     (1 << 5)   /* READONLY (cluster-style clients) */
 #define CLIENT_NO_TOUCH          (1 << 6)   /* CLIENT NO-TOUCH on: reads do not update LRU */
+#define CLIENT_AUTHENTICATED     (1 << 7)   /* may run every command (requirepass met, or none
+                                               was set when it connected or RESET) */
 #define CLIENT_BLOCKED           (1 << 20)  /* waiting in a blocking command (blocking.c): input paused */
 /* Transactions and pub/sub (multi.c, pubsub.c). */
 #define CLIENT_IN_MULTI          (1 << 24)  /* between MULTI and EXEC/DISCARD: commands are queued */
@@ -337,6 +339,7 @@ void command_execute(client *c);
 /* Fills out[] with the indexes of key arguments of argv; returns count. */
 int command_get_keys(const mcommand *cmd, int argc, const marg *argv, int *out, int max);
 size_t command_effect_estimate(int argc, const marg *argv);  /* bytes a write may log */
+int server_requires_auth(void);               /* config.c: requirepass is set */
 /* getkeys.c: COMMAND GETKEYS, also the movable keys (numkeys, SORT STORE). */
 int command_has_keys(const mcommand *cmd);
 int command_find_keys(const mcommand *cmd, int argc, const marg *argv, int *out, int max);

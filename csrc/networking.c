@@ -118,6 +118,8 @@ static int client_init_common(client *c, engine *e)
         return -1;
     c->id = ++server.next_client_id;
     c->resp = 2;
+    if (server.cfg.requirepass[0] == '\0')
+        c->flags |= CLIENT_AUTHENTICATED;   /* the default user is nopass, as in Redis */
     c->eng = e;
     c->ctime_ms = c->last_interaction_ms = mstime();
     return 0;
@@ -470,6 +472,8 @@ static void process_input(client *c)
         if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_BLOCKED))
             break;
         size_t avail = c->qb_len - c->qb_pos;
+        if (server.cfg.proto_max_bulk_len > 0)   /* CONFIG SET applies to open connections */
+            c->parser.limits.max_bulk_len = server.cfg.proto_max_bulk_len;
         int rc = resp_parse(&c->parser, c->querybuf + c->qb_pos, avail);
         if (rc == RESP_INCOMPLETE)
             break;
@@ -685,8 +689,8 @@ static int client_cron(client *c, long long now_ms)
 {
     long long idle_ms = now_ms - c->last_interaction_ms;
     int timeout = server.cfg.timeout;
-    if (c->flags & CLIENT_BLOCKED)
-        timeout = 0;                    /* as Redis: a blocked client is not idle */
+    if (c->flags & (CLIENT_BLOCKED | CLIENT_PUBSUB))
+        timeout = 0;                    /* as Redis: blocked or subscribed is not idle */
     /* As Redis: idle means no input and no output progress, whatever is
      * still queued for a peer that stopped reading. */
     if (timeout > 0 && idle_ms > (long long)timeout * 1000) {

@@ -381,3 +381,75 @@ def test_client_list_and_info_show_client_states_as_redis(node, redis_server):
     ours, theirs = _client_states(node), _client_states(redis_server)
     assert ours == theirs
     assert ours[0]["multi"] == {"flags": "x", "sub": "0", "psub": "0", "multi": "2", "cmd": "incr"}
+
+
+def _auth_transcript(server):
+    """What a connection sees once requirepass is set, before and after AUTH,
+    and after RESET; the setter's own connection stays authenticated."""
+    out = []
+    with RawConn(server.host, server.port) as admin:
+        assert admin.call("CONFIG", "SET", "requirepass", "pw") == b"+OK\r\n"
+        try:
+            with RawConn(server.host, server.port) as c:
+                for cmd in (("PING",), ("GET", "a"), ("MULTI",), ("EXEC",), ("NOSUCH",),
+                            ("GET",), ("HELLO", "3"), ("HELLO", "2", "SETNAME", "x"),
+                            ("AUTH", "wrong"), ("PING",), ("AUTH", "pw"), ("PING",),
+                            ("SET", "a", "1"), ("RESET",), ("GET", "a"),
+                            ("HELLO", "2", "AUTH", "default", "pw"), ("GET", "a"),
+                            ("RESET",), ("AUTH", "default", "pw"), ("GET", "a")):
+                    raw = c.call(*cmd)
+                    out.append(raw if not cmd[0].startswith("HELLO") or raw.startswith(b"-")
+                               else b"<hello map>")
+            out.append(admin.call("PING"))          # authenticated when it connected
+        finally:
+            assert admin.call("CONFIG", "SET", "requirepass", "") == b"+OK\r\n"
+            admin.call("DEL", "a")
+    with RawConn(server.host, server.port) as c:
+        out.append(c.call("PING"))                  # no password again: no AUTH needed
+    return out
+
+
+def test_requirepass_is_enforced_as_redis(node, redis_server):
+    ours, theirs = _auth_transcript(node), _auth_transcript(redis_server)
+    assert ours == theirs
+    assert ours[0] == b"-NOAUTH Authentication required.\r\n"
+
+
+def _idle_subscriber_ping(server):
+    with RawConn(server.host, server.port) as s:
+        assert s.call("CONFIG", "SET", "timeout", "1") == b"+OK\r\n"
+        try:
+            s.call("SUBSCRIBE", "ch")
+            time.sleep(2.6)
+            return s.call("PING")
+        finally:
+            with RawConn(server.host, server.port) as admin:   # an idle one would be closed
+                admin.call("CONFIG", "SET", "timeout", "0")
+
+
+def test_subscribed_client_is_not_closed_by_timeout(node, redis_server):
+    ours, theirs = _idle_subscriber_ping(node), _idle_subscriber_ping(redis_server)
+    assert ours == theirs == b"*2\r\n$4\r\npong\r\n$0\r\n\r\n"
+
+
+def _bulk_over_a_lowered_limit(server):
+    with RawConn(server.host, server.port) as c:
+        assert c.call("CONFIG", "SET", "proto-max-bulk-len", "1mb") == b"+OK\r\n"
+        try:
+            c.send_raw(b"*2\r\n$4\r\nECHO\r\n$2000000\r\n")
+            return c.read_reply(timeout=5)
+        finally:
+            with RawConn(server.host, server.port) as admin:
+                admin.call("CONFIG", "SET", "proto-max-bulk-len", "512mb")
+
+
+def test_proto_max_bulk_len_applies_to_open_connections(node, redis_server):
+    ours, theirs = _bulk_over_a_lowered_limit(node), _bulk_over_a_lowered_limit(redis_server)
+    assert ours == theirs == b"-ERR Protocol error: invalid bulk length\r\n"
+
+
+def test_reset_keeps_no_evict_as_redis_7_0(pair):
+    pair.check("CLIENT", "NO-EVICT", "on")
+    pair.check("RESET")
+    flags = [_parse_client_line(decode_one(x).strip())["flags"] for x in pair.call("CLIENT", "INFO")]
+    assert flags[0] == flags[1] == "e"

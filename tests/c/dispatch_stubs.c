@@ -26,6 +26,12 @@ __attribute__((weak)) int multi_exec_arity_abort(client *c, const mcommand *cmd)
     return 0;
 }
 
+__attribute__((weak)) int multi_exec_refused(client *c, const mcommand *cmd, const char *reason)
+{
+    (void)c; (void)cmd; (void)reason;
+    return 0;
+}
+
 __attribute__((weak)) void multi_touch_key(engine *e, const char *key, size_t len)
 {
     (void)e; (void)key; (void)len;
@@ -57,6 +63,8 @@ __attribute__((weak)) void snapshot_store_dir_for(const char *node_dir, char *ou
     if (outlen)
         out[0] = '\0';
 }
+
+__attribute__((weak)) int server_requires_auth(void) { return 0; }
 
 __attribute__((weak)) long long blocking_count(void) { return 0; }
 __attribute__((weak)) long long blocking_count_with_timeout(void) { return 0; }
