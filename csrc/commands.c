@@ -192,15 +192,22 @@ static int arity_ok(const mcommand *cmd, int argc)
 
 /* An upper bound of the effect record a write logs, from its arguments:
  * RESP framing per argument plus a little for options the record adds
- * (PXAT and the like). Writes whose effects outgrow their arguments (BITOP,
- * the *STORE commands, SORT ... STORE, COPY) can still exceed it; durable.c
- * catches those after the fact without acknowledging them. */
+ * (PXAT and the like). Writes whose effects outgrow their arguments (those that
+ * log their results: SORT ... STORE, ZRANGESTORE BYLEX, ZREMRANGEBYLEX, SPOP
+ * with a count; BITOP checks its own before it runs) can still exceed it;
+ * durable.c catches those after the fact without acknowledging them. */
 size_t command_effect_estimate(int argc, const marg *argv)
 {
     size_t n = 64;
     for (int i = 0; i < argc; i++)
         n += argv[i].len + 24;
     return n;
+}
+
+void reply_err_write_too_large(client *c)
+{
+    reply_error_fmt(c, "ERR write too large for the durable log (a write's effects may take "
+                       "at most %zu bytes)", durable_max_effect_bytes());
 }
 
 /* The log takes records up to durable_max_effect_bytes(): a write whose
@@ -212,8 +219,7 @@ static int too_large_for_the_log(client *c, const mcommand *cmd)
     size_t limit = durable_max_effect_bytes();
     if (limit == SIZE_MAX || command_effect_estimate(c->argc, c->argv) <= limit)
         return 0;
-    reply_error_fmt(c, "ERR write too large for the durable log (a write's effects may take "
-                       "at most %zu bytes)", limit);
+    reply_err_write_too_large(c);
     return 1;
 }
 

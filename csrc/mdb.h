@@ -339,6 +339,7 @@ void command_execute(client *c);
 /* Fills out[] with the indexes of key arguments of argv; returns count. */
 int command_get_keys(const mcommand *cmd, int argc, const marg *argv, int *out, int max);
 size_t command_effect_estimate(int argc, const marg *argv);  /* bytes a write may log */
+void reply_err_write_too_large(client *c);    /* -ERR write too large for the durable log */
 int server_requires_auth(void);               /* config.c: requirepass is set */
 /* getkeys.c: COMMAND GETKEYS, also the movable keys (numkeys, SORT STORE). */
 int command_has_keys(const mcommand *cmd);

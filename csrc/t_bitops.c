@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "mdb.h"
+#include "durable.h"
 #include "server.h"
 
 #define LL_BUF 32
@@ -413,6 +414,14 @@ static int bitop_compute(client *c, int op, sds *out)
     }
     if (maxlen == 0)
         return 0;
+    /* The result is logged as SET dest <maxlen bytes>: refuse, before any
+     * work, one the durable log cannot take (durable.c would have to stop
+     * the node rather than acknowledge it). */
+    marg effect[3] = {{"SET", 3}, c->argv[2], {NULL, maxlen}};
+    if (!(c->flags & CLIENT_FAKE) && command_effect_estimate(3, effect) > durable_max_effect_bytes()) {
+        reply_err_write_too_large(c);
+        return -1;
+    }
     sds res = sds_newlen(NULL, maxlen);
     for (int j = 0; j < nsrc; j++) {
         mobj *o = db_lookup_nostats(c->eng, c->argv[3 + j].ptr, c->argv[3 + j].len);

@@ -11,9 +11,10 @@ larger entry. Three cases:
 2. entries between the apply batch and the limit: acknowledged, applied by
    the replica, and replayed by a restarted cluster (a replica once
    crash-looped on them and no node could replay the log past them);
-3. a write whose effects outgrow its arguments past the limit (BITOP NOT of
-   a 17 MiB string): never acknowledged -- the client's connection closes,
-   the node stops, and the restarted cluster does not have the write.
+3. a write that logs its results past the limit (SORT ... STORE of a 17 MiB
+   list): never acknowledged -- the client's connection closes, the node
+   stops, and the restarted cluster does not have the write. BITOP, whose
+   result size is known before it runs, is refused like case 1.
 
 Every process a test starts is stopped when it ends (cluster_factory).
 """
@@ -55,6 +56,12 @@ def test_a_write_whose_arguments_pass_the_limit_is_refused_before_it_runs(cluste
     with pytest.raises(redis.RedisError):
         pipe.execute()
     assert r.exists(*[f"part{i}" for i in range(5)]) == 0
+    # BITOP logs SET dest <result>: a 17 MiB result is refused before it runs
+    for _ in range(17):
+        r.append("bits", b"\x0f" * MIB)
+    with pytest.raises(redis.ResponseError, match="write too large for the durable log"):
+        r.bitop("NOT", "dst", "bits")
+    assert r.exists("dst") == 0
     assert r.set("small", "ok") and r.get("small") == b"ok"    # still serving
 
 
@@ -85,12 +92,11 @@ def test_entries_larger_than_an_apply_batch_replicate_and_replay(cluster_factory
 def test_a_write_whose_effects_outgrow_the_limit_is_never_acknowledged(cluster_factory):
     c = cluster_factory(replicas=0)
     r = client(c.primary)
-    chunk = b"\x0f" * MIB
-    for _ in range(17):
-        r.append("src", chunk)                 # each APPEND logs its own 1 MiB
-    assert r.strlen("src") == 17 * MIB
+    for i in range(17):
+        r.rpush("src", bytes([65 + i]) * MIB)  # each RPUSH logs its own 1 MiB
+    assert r.llen("src") == 17
     with pytest.raises(redis.ConnectionError):
-        r.bitop("NOT", "dst", "src")           # its effect: SET dst <17 MiB>
+        r.sort("src", alpha=True, store="dst")  # logs DEL dst + RPUSH dst <17 MiB>
     deadline = time.monotonic() + 10
     while c.primary.proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -101,4 +107,4 @@ def test_a_write_whose_effects_outgrow_the_limit_is_never_acknowledged(cluster_f
     c2 = cluster_factory(data_dir=data_dir, replicas=0)
     r2 = client(c2.primary)
     assert r2.exists("dst") == 0
-    assert r2.strlen("src") == 17 * MIB
+    assert r2.llen("src") == 17
