@@ -313,7 +313,8 @@ void config_get_matching(const char *pattern, size_t plen,
 /* ------------------------------------------------------------ CONFIG command */
 
 /* CONFIG GET pattern [pattern ...]: each parameter once, even when several
- * patterns match it; a flat array in RESP2, a map in RESP3. */
+ * patterns match it; a flat array in RESP2, a map in RESP3. A name without
+ * glob characters is answered under the name as typed (Redis 7.0 does). */
 static void config_get_command(client *c)
 {
     char seen[N_PARAMS] = {0};
@@ -321,6 +322,21 @@ static void config_get_command(client *c)
     size_t h = reply_deferred_len(c);
     long pairs = 0;
     for (int a = 2; a < c->argc; a++) {
+        const marg *arg = &c->argv[a];
+        if (!memchr(arg->ptr, '*', arg->len) && !memchr(arg->ptr, '?', arg->len) &&
+            !memchr(arg->ptr, '[', arg->len)) {
+            for (int i = 0; i < N_PARAMS; i++) {
+                const config_param *p = &params[i];
+                if (seen[i] || strlen(p->name) != arg->len ||
+                    strncasecmp(p->name, arg->ptr, arg->len) != 0)
+                    continue;
+                seen[i] = 1;
+                reply_bulk(c, arg->ptr, arg->len);
+                reply_bulk_cstr(c, param_value(p, buf));
+                pairs++;
+            }
+            continue;
+        }
         for (int i = 0; i < N_PARAMS; i++) {
             const config_param *p = &params[i];
             if (seen[i]) continue;

@@ -221,6 +221,12 @@ def test_config_get_defaults_same_as_redis(pair, param):
     pair.check("CONFIG", "GET", param)
 
 
+@pytest.mark.parametrize("args", [("MAXMEMORY",), ("Hz",), ("HZ", "Hz"), ("hz", "HZ"),
+                                  ("TimeOut", "timeout")])
+def test_config_get_answers_an_exact_name_as_typed(pair, args):
+    pair.check("CONFIG", "GET", *args)
+
+
 def test_config_get_save_is_empty(nconn):
     if node_is_redis():
         pytest.skip("redis-server standing in for the node has RDB saves on")
