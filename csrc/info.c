@@ -365,6 +365,26 @@ static sds section_cpu(sds s)
         (long)children.ru_utime.tv_sec, (long)children.ru_utime.tv_usec);
 }
 
+/* Redis estimates avg_ttl from what its expire cycle samples; we sample
+ * up to this many keys with a TTL when INFO is asked (0: none sampled). */
+#define AVG_TTL_SAMPLES 64
+
+static long long avg_ttl_ms(engine *e)
+{
+    long long sum = 0, n = 0, now = mstime();
+    for (int i = 0; i < AVG_TTL_SAMPLES; i++) {
+        dict_entry *de = dict_random_entry(e->expires);
+        if (!de)
+            break;
+        if (db_key_reserved(de->key, sds_len(de->key)))
+            continue;
+        long long ttl = de->v.s64 - now;
+        sum += ttl > 0 ? ttl : 0;
+        n++;
+    }
+    return n ? sum / n : 0;
+}
+
 static sds section_keyspace(sds s)
 {
     engine *e = info_engine();
@@ -374,7 +394,8 @@ static sds section_keyspace(sds s)
         /* Reserved keys (db_key_reserved) all carry a TTL: leave them out of both. */
         unsigned long expires = dict_size(e->expires);
         expires = expires > e->reserved_keys ? expires - e->reserved_keys : 0;
-        s = sds_catprintf(s, "db0:keys=%zu,expires=%lu,avg_ttl=0\r\n", keys, expires);
+        s = sds_catprintf(s, "db0:keys=%zu,expires=%lu,avg_ttl=%lld\r\n", keys, expires,
+                          expires ? avg_ttl_ms(e) : 0LL);
     }
     return s;
 }
