@@ -537,6 +537,7 @@ class Replica:
         self.failed = None            # IntegrityError once the log failed verification
         self.log_commit = 0
         self.promotion = None         # (epoch, observed_lease) asked for by a coordinator
+        self.truncated_in_a_row = 0   # logds in a row that no longer hold our next entry
 
     @property
     def next_seq(self):
@@ -571,17 +572,11 @@ class Replica:
             self.switch_logd()
             return False
         if rep.status == wire.Status.TRUNCATED:
-            # We fell behind the log's truncation point: continue from a
-            # snapshot that covers our position (the engine swaps it in).
-            snap = self.node.restore_snapshot(min_seq=self.chain.next_seq - 1)
-            if snap is None:
-                raise LogError("the log was truncated below this replica's position "
-                               f"({self.chain.next_seq}) and no snapshot covers it")
-            self.chain = chain_after(snap)
-            return True
+            return self.on_truncated(rep.state.low_seq)
         if rep.status != wire.Status.OK:
             self.switch_logd()
             return False
+        self.truncated_in_a_row = 0
         commit = rep.state.commit_seq
         check_history(self.chain, from_seq, rep)
         self.log_commit = max(self.log_commit, commit)
@@ -594,6 +589,27 @@ class Replica:
         if progressed:
             self.s.apply.set_aux(AUX_EPOCH, self.chain.epoch)   # INFO memorydb_epoch
         return progressed
+
+    def on_truncated(self, low_seq):
+        """This logd no longer holds our next entry (it truncated below
+        low_seq). Continue from a snapshot that reaches its truncation point,
+        if one exists (the engine swaps it in); else try the next logd: each
+        truncates on its own, and one that missed a TRUNCATE still holds the
+        entries. Restoring a snapshot that stops short of low_seq would only
+        ask the same logd again, forever (a replica once spun loading one
+        snapshot thousands of times a second). Every logd truncated and no
+        snapshot bridges the gap: a clear error."""
+        snap = self.node.restore_snapshot(min_seq=max(low_seq - 1, self.chain.next_seq - 1))
+        if snap is not None:
+            self.chain = chain_after(snap)
+            self.truncated_in_a_row = 0
+            return True
+        self.truncated_in_a_row += 1
+        if self.truncated_in_a_row >= len(self.conns):
+            raise LogError("every logd truncated the log above this replica's position "
+                           f"({self.chain.next_seq}) and no snapshot reaches it")
+        self.switch_logd()
+        return False
 
     def fail(self, exc):
         """Stops applying for good and tells the engine (INFO replication

@@ -164,7 +164,13 @@ class FakeLogd(threading.Thread):
                 continue
             self.reads.append(msg.body.from_seq)
             from_seq = msg.body.from_seq
-            entries, raw, *forced = self.serve(from_seq)
+            served = self.serve(from_seq)
+            if isinstance(served, wire.LogState):   # this logd truncated below low_seq
+                out = wire.encode_reply_raw(msg.log_id, msg.req_id, wire.Status.TRUNCATED,
+                                            served, b"", 0)
+                self.sock.send_multipart([ident, out])
+                continue
+            entries, raw, *forced = served
             prev_running = forced[0] if forced else self.running.get(from_seq - 1, 0)
             run = prev_running
             for e in entries:
@@ -221,26 +227,37 @@ def serve_bad_crc(from_seq):
     return [], None
 
 
+def serve_truncated(from_seq):
+    """A logd that truncated below 100 (and missed nothing else)."""
+    return wire.LogState(promised_epoch=1, last_seq=120, last_epoch=1, commit_seq=120, low_seq=100)
+
+
+def serve_three(from_seq):
+    return [noop(s) for s in range(from_seq, 4)], None
+
+
 @pytest.fixture
 def replica_on_fake_logd():
     started = []
 
-    def start(serve):
-        fake = FakeLogd(serve)
-        fake.start()
+    def start(serve, *more):
+        fakes = [FakeLogd(s) for s in (serve, *more)]
+        for f in fakes:
+            f.start()
+        fake = fakes[0]
         d = tempfile.mkdtemp(prefix="mdb-fakelog-")
         port = free_port()
         cmd = node_command("r1", "replica", port, "127.0.0.1", os.path.join(d, "node"),
-                           [fake.endpoint])
+                           [f.endpoint for f in fakes])
         log_path = os.path.join(d, "node.log")
         with open(log_path, "wb") as out:
             proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True)
-        started.append((fake, proc, d))
-        return SimpleNamespace(fake=fake, proc=proc, port=port, log_path=log_path)
+        started.append((fakes, proc, d))
+        return SimpleNamespace(fake=fake, fakes=fakes, proc=proc, port=port, log_path=log_path)
 
     yield start
-    for fake, proc, d in started:
+    for fakes, proc, d in started:
         kill_group(proc.pid, signal.SIGTERM)
         try:
             proc.wait(10)
@@ -248,7 +265,8 @@ def replica_on_fake_logd():
             kill_group(proc.pid)
             proc.wait()
         kill_group(proc.pid)            # the replicator, if it outlived the node
-        fake.stop()
+        for f in fakes:
+            f.stop()
         shutil.rmtree(d, ignore_errors=True)
 
 
@@ -296,6 +314,21 @@ def test_replica_stops_applying_on_integrity_failure(replica_on_fake_logd, serve
     time.sleep(0.5)
     assert len(n.fake.reads) == count
     assert n.proc.poll() is None     # it keeps serving what it verified
+
+
+def test_replica_moves_to_a_logd_that_still_holds_its_next_entry(replica_on_fake_logd):
+    """The logd it tails first (the last one) truncated past the replica's
+    position and no snapshot reaches there: it reads the other logd, which
+    still holds the entries, instead of spinning on the first or dying."""
+    n = replica_on_fake_logd(serve_three, serve_truncated)
+    r = redis.Redis(host="127.0.0.1", port=n.port, socket_timeout=5)
+    wait_for(lambda: r.info("replication").get("memorydb_log_commit_seq") == 3, START_TIMEOUT_S,
+             "the replica to read entries 1..3 from the logd that holds them")
+    assert len(n.fakes[0].reads) > 0
+    time.sleep(0.5)
+    assert n.proc.poll() is None, read_log(n.log_path)
+    assert n.fakes[1].reads, "it should have asked the truncated logd first"
+    assert len(n.fakes[1].reads) < 20, "it kept asking the truncated logd"
 
 
 # ------------------------------------------------------------------ 2 and 3: real cluster
