@@ -653,7 +653,10 @@ class Replica:
                           inflight_max=APPENDS_INFLIGHT, pace_ticks=PACE_TICKS)
         try:
             tail = qc.recover(epoch, Kind.NOOP, b"", timeout_s=5.0)
-            entries = read_committed(self.conns, self.args.log_id, self.chain.next_seq, tail) \
+            # the logd we were tailing first: it answered a moment ago, while
+            # asking a stopped one first would cost its 2 s timeout
+            conns = self.conns[self.current:] + self.conns[:self.current]
+            entries = read_committed(conns, self.args.log_id, self.chain.next_seq, tail) \
                 if tail >= self.chain.next_seq else []
             last_data = 0
             for e in verify_entries(self.chain, entries, tail):
