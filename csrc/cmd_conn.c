@@ -106,9 +106,8 @@ void resetCommand(client *c)
     sds_free(c->name);
     c->name = NULL;
     /* Redis 7.0 keeps NO-EVICT across RESET; the connection is logged out */
-    c->flags &= ~(CLIENT_READONLY_MODE | CLIENT_NO_TOUCH | CLIENT_AUTHENTICATED);
-    if (server.cfg.requirepass[0] == '\0')
-        c->flags |= CLIENT_AUTHENTICATED;
+    c->flags &= ~(CLIENT_READONLY_MODE | CLIENT_NO_TOUCH);
+    client_default_auth(c);
     reply_status(c, "RESET");
 }
 

@@ -260,7 +260,7 @@ void command_execute(client *c)
         return;
     }
     if (!arity_ok(cmd, c->argc)) {
-        if (multi_exec_arity_abort(c, cmd))   /* EXEC x inside MULTI: EXECABORT, as Redis */
+        if (multi_exec_refused(c, cmd, "wrong number of arguments for 'exec' command"))
             return;
         reply_err_arity(c, cmd->name);
         multi_flag_error(c);

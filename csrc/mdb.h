@@ -341,6 +341,7 @@ int command_get_keys(const mcommand *cmd, int argc, const marg *argv, int *out, 
 size_t command_effect_estimate(int argc, const marg *argv);  /* bytes a write may log */
 void reply_err_write_too_large(client *c);    /* -ERR write too large for the durable log */
 int server_requires_auth(void);               /* config.c: requirepass is set */
+void client_default_auth(client *c);          /* networking.c: new or RESET connection */
 /* getkeys.c: COMMAND GETKEYS, also the movable keys (numkeys, SORT STORE). */
 int command_has_keys(const mcommand *cmd);
 int command_find_keys(const mcommand *cmd, int argc, const marg *argv, int *out, int max);
@@ -364,8 +365,8 @@ void command_instantaneous(long long now_ms, double *ops_per_sec,
 int multi_intercept(client *c, const mcommand *cmd);
 /* A command was refused at queue time (unknown, arity, role): EXEC aborts. */
 void multi_flag_error(client *c);
-/* EXEC itself refused with an arity error: EXECABORT (as Redis, even outside MULTI). Returns 1 if handled. */
-int multi_exec_arity_abort(client *c, const mcommand *cmd);
+/* EXEC itself refused (arity, NOAUTH, subscribed mode): EXECABORT naming the
+ * reason, as Redis, even outside MULTI. Returns 1 if cmd is EXEC (handled). */
 int multi_exec_refused(client *c, const mcommand *cmd, const char *reason);
 int multi_queued_count(const client *c);      /* CLIENT LIST multi=: -1 outside MULTI */
 /* db_signal_modified's WATCH half: key == NULL means every key (flush). */

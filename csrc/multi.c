@@ -320,11 +320,6 @@ int multi_exec_refused(client *c, const mcommand *cmd, const char *reason)
     return 1;
 }
 
-int multi_exec_arity_abort(client *c, const mcommand *cmd)
-{
-    return multi_exec_refused(c, cmd, "wrong number of arguments for 'exec' command");
-}
-
 /* The commands that act at once inside MULTI instead of being queued. */
 static int runs_inside_multi(const mcommand *cmd)
 {

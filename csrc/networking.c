@@ -108,6 +108,16 @@ static void pending_unlink(client *c)
 
 /* ------------------------------------------------------------ create / free */
 
+/* A new or RESET connection: authenticated exactly when no requirepass is
+ * set (the default user is nopass then, as in Redis). */
+void client_default_auth(client *c)
+{
+    if (server_requires_auth())
+        c->flags &= ~CLIENT_AUTHENTICATED;
+    else
+        c->flags |= CLIENT_AUTHENTICATED;
+}
+
 static int client_init_common(client *c, engine *e)
 {
     resp_limits lim;
@@ -118,8 +128,7 @@ static int client_init_common(client *c, engine *e)
         return -1;
     c->id = ++server.next_client_id;
     c->resp = 2;
-    if (server.cfg.requirepass[0] == '\0')
-        c->flags |= CLIENT_AUTHENTICATED;   /* the default user is nopass, as in Redis */
+    client_default_auth(c);
     c->eng = e;
     c->ctime_ms = c->last_interaction_ms = mstime();
     return 0;

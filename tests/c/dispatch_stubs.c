@@ -20,12 +20,6 @@ __attribute__((weak)) int multi_intercept(client *c, const mcommand *cmd)
 
 __attribute__((weak)) void multi_flag_error(client *c) { (void)c; }
 
-__attribute__((weak)) int multi_exec_arity_abort(client *c, const mcommand *cmd)
-{
-    (void)c; (void)cmd;
-    return 0;
-}
-
 __attribute__((weak)) int multi_exec_refused(client *c, const mcommand *cmd, const char *reason)
 {
     (void)c; (void)cmd; (void)reason;
