@@ -15,6 +15,7 @@
  */
 #include <assert.h>
 #include <string.h>
+#include "blocking.h"
 #include "mdb.h"
 
 #define LRU_CLOCK_MASK ((1u << 24) - 1)
@@ -97,6 +98,10 @@ void db_add(engine *e, const char *key, size_t len, mobj *val) {
     val->lru = lru_clock(e);
     if (db_key_reserved(key, len)) e->reserved_keys++;
     db_signal_modified(e, key, len);
+    /* Clients block only on missing keys: any list or sorted set that
+     * appears (a push, but also RENAME, COPY, SORT ... STORE, RESTORE) may
+     * serve them, as Redis's dbAdd signals. */
+    if (val->type == OBJ_LIST || val->type == OBJ_ZSET) blocking_signal_key(e, key, len);
 }
 
 /* The keyspace takes over the caller's reference to val; the old value's

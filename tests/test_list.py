@@ -258,3 +258,44 @@ def test_effects_replay_lists(seed):
         assert a.digest() == b.digest(), f"digests diverge after {cmd!r}"
     for k in KEYS:
         assert a.execute("LRANGE", k, "0", "-1") == b.execute("LRANGE", k, "0", "-1") or k == "k3"
+
+
+# A list or sorted set that appears by any write serves the clients blocked
+# on its key, as Redis's dbAdd signals them: not only pushes (the node once
+# woke them only on pushes and the *STORE forms of sorted sets).
+APPEARS_BY = [
+    ("rename", [("RPUSH", "src", "a", "b")], ("RENAME", "src", "k"), ("BLPOP", "k", "0")),
+    ("copy", [("ZADD", "src", "1", "m")], ("COPY", "src", "k"), ("BZPOPMIN", "k", "0")),
+    ("sort_store", [("RPUSH", "src", "2", "1")], ("SORT", "src", "STORE", "k"), ("BRPOP", "k", "0")),
+    ("renamenx", [("ZADD", "src", "1", "a", "2", "b")], ("RENAMENX", "src", "k"),
+     ("BZMPOP", "0", "1", "k", "MAX", "COUNT", "5")),
+    ("restore", [("RPUSH", "src", "x")], None, ("BLMOVE", "k", "dst", "LEFT", "RIGHT", "0")),
+]
+
+
+@pytest.mark.parametrize("setup,write,block", [c[1:] for c in APPEARS_BY],
+                         ids=[c[0] for c in APPEARS_BY])
+def test_a_list_or_zset_that_appears_serves_blocked_clients(node, redis_server, setup, write, block):
+    replies = []
+    for srv in (node, redis_server):
+        w, b = RawConn(srv.host, srv.port), RawConn(srv.host, srv.port)
+        try:
+            assert w.call("FLUSHALL") == b"+OK\r\n"
+            for cmd in setup:
+                w.call(*cmd)
+            if write is None:            # RESTORE k from DUMP src: the payload is the server's own
+                payload = w.call("DUMP", "src")
+                assert payload.startswith(b"$")
+                dumped = payload.split(b"\r\n", 1)[1][:-2]
+                b.send(*block)
+                time.sleep(0.1)
+                assert w.call("RESTORE", "k", "0", dumped) == b"+OK\r\n"
+            else:
+                b.send(*block)
+                time.sleep(0.1)
+                w.call(*write)
+            replies.append((b.read_reply(), w.call("EXISTS", "k"), w.call("LRANGE", "dst", "0", "-1")))
+        finally:
+            w.close()
+            b.close()
+    assert replies[0] == replies[1]
