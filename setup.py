@@ -34,10 +34,13 @@ SERVER_BIN = os.path.join(SERVER_BIN_DIR, "memorydb-server")
 
 # Python's own CFLAGS carry -DNDEBUG; our invariant assertions stay on in
 # release builds too (-UNDEBUG), as the style guide asks.
+# A call without a prototype is an error: C would assume it returns int, which
+# truncates a size_t result without a word.
 if DEBUG:
     C_FLAGS = ["-O0", "-g", "-std=gnu11", "-Wall", "-UNDEBUG", "-DMDB_DEBUG"]
 else:
     C_FLAGS = ["-O2", "-std=gnu11", "-Wall", "-UNDEBUG"]
+C_FLAGS.append("-Werror=implicit-function-declaration")
 # Cython's generated code triggers these by design; they hide real warnings.
 CYTHON_C_FLAGS = ["-Wno-unused-function", "-Wno-unreachable-code"]
 
