@@ -21,6 +21,7 @@
 
 #include "mdb.h"
 #include "durable.h"
+#include "zmalloc.h"
 
 /* ------------------------------------------------------------ the table */
 
@@ -190,17 +191,35 @@ static int arity_ok(const mcommand *cmd, int argc)
     return argc >= -cmd->arity;
 }
 
-/* An upper bound of the effect record a write logs, from its arguments:
- * RESP framing per argument plus a little for options the record adds
- * (PXAT and the like). Writes whose effects outgrow their arguments (those that
- * log their results: SORT ... STORE, ZRANGESTORE BYLEX, ZREMRANGEBYLEX, SPOP
- * with a count; BITOP checks its own before it runs) can still exceed it;
- * durable.c catches those after the fact without acknowledging them. */
+/* An upper bound of the effect record a command line logs, from its
+ * arguments: RESP framing per argument plus a little for options the record
+ * adds (PXAT and the like). */
 size_t command_effect_estimate(int argc, const marg *argv)
 {
     size_t n = 64;
     for (int i = 0; i < argc; i++)
         n += argv[i].len + 24;
+    return n;
+}
+
+/* What a write may log before its own effects: a DEL for each key argument
+ * it finds expired (db.c logs the deletion first). */
+#define EXPIRED_KEY_ALLOWANCE 80
+
+/* An upper bound of the record a write logs: its arguments, plus a DEL for
+ * each of its keys. Writes that log their results (SORT ... STORE, pops with a
+ * count, ZRANGESTORE BYLEX, ZREMRANGEBYLEX, BITOP) can outgrow it; they ask
+ * effect_room() before they change anything. */
+size_t write_effect_estimate(const mcommand *cmd, int argc, const marg *argv)
+{
+    size_t n = command_effect_estimate(argc, argv);
+    int stack[64];
+    int *keys = argc <= 64 ? stack : zmalloc(sizeof(int) * (size_t)argc);
+    int nkeys = (cmd->flags & CMD_MOVABLEKEYS) ? command_find_keys(cmd, argc, argv, keys, argc)
+                                               : command_get_keys(cmd, argc, argv, keys, argc);
+    for (int i = 0; i < nkeys; i++)
+        n += argv[keys[i]].len + EXPIRED_KEY_ALLOWANCE;
+    if (keys != stack) zfree(keys);
     return n;
 }
 
@@ -211,13 +230,14 @@ void reply_err_write_too_large(client *c)
 }
 
 /* The log takes records up to durable_max_effect_bytes(): a write whose
- * arguments alone would not fit is refused before it runs. */
-static int too_large_for_the_log(client *c, const mcommand *cmd)
+ * estimate would not fit is refused before it runs. Also asked by EXEC for
+ * each queued write, where the record already holds the earlier ones. */
+int write_too_large_for_the_log(client *c, const mcommand *cmd)
 {
     if (!(cmd->flags & CMD_WRITE) || (c->flags & CLIENT_FAKE))
         return 0;
-    size_t limit = durable_max_effect_bytes();
-    if (limit == SIZE_MAX || command_effect_estimate(c->argc, c->argv) <= limit)
+    if (durable_max_effect_bytes() == SIZE_MAX ||
+        effect_room(c->eng, write_effect_estimate(cmd, c->argc, c->argv)))
         return 0;
     reply_err_write_too_large(c);
     return 1;
@@ -278,7 +298,7 @@ void command_execute(client *c)
         multi_flag_error(c);
         return;
     }
-    if (too_large_for_the_log(c, cmd)) {
+    if (write_too_large_for_the_log(c, cmd)) {
         multi_flag_error(c);
         return;
     }

@@ -50,6 +50,17 @@ static int replaying(const client *c) {
     return c->eng->replaying || (c->flags & CLIENT_REPLAY);
 }
 
+/* Whether an expired key a lookup met is deleted now (its DEL logged) or
+ * only hidden, as a replica hides it, until active expiry or a later access
+ * deletes it. Deleting needs room in the open record (effect_room): a
+ * write's estimate reserved it for its key arguments, but a read of many
+ * keys (MGET, SCAN) or lookups of keys no argument names (SORT's BY and GET
+ * patterns) could fill it, and a record the log cannot take stops the node. */
+int db_may_expire_now(client *c, size_t len) {
+    engine *e = c->eng;
+    return e->expire_enabled && effect_room(e, effect_del_bytes(len));
+}
+
 /* Deletes an expired key as the primary does: the deletion is an effect. */
 static void expire_now(engine *e, const char *key, size_t len) {
     int existed = db_delete(e, key, len);
@@ -62,7 +73,7 @@ mobj *db_lookup_read(client *c, const char *key, size_t len) {
     engine *e = c->eng;
     mobj *o = db_lookup_nostats(e, key, len);
     if (o != NULL && !replaying(c) && db_key_is_expired(e, key, len)) {
-        if (e->expire_enabled) expire_now(e, key, len);
+        if (db_may_expire_now(c, len)) expire_now(e, key, len);
         o = NULL;                      /* a replica hides it without deleting */
     }
     if (o == NULL) {

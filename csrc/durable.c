@@ -205,9 +205,12 @@ static void effects_sink(void *ctx, uint64_t seq, const char *rec, size_t len)
 {
     (void)ctx;
     if (len > durable_max_effect_bytes()) {
-        /* Cannot be logged, and it is already applied in memory (only a
-         * write whose effects outgrow its arguments gets here: the
-         * dispatcher refuses the others before they run). Its reply waits
+        /* Cannot be logged, and it is already applied in memory. Nothing
+         * should get here: the dispatcher and EXEC refuse writes whose
+         * estimate is too large, writes that log their results ask
+         * effect_room() first, and lazy expiry deletes only with room. As
+         * the last line of defence (invariant: nothing unlogged is ever
+         * acknowledged), should one still get here, its reply waits
          * for a commit that can never come, its keys read as dirty, no
          * later commit releases anything, and the node stops: the client
          * sees its connection close, never an acknowledgement, and the log

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <stdarg.h>
 #include "mdb.h"
+#include "durable.h"
 
 /* Nesting deeper than this is a bracket leak (a begin without its end). */
 #define EFFECT_DEPTH_MAX 64
@@ -104,4 +105,48 @@ void effect_emit_cstrs(engine *e, int argc, ...) {
 void effect_emit_del(engine *e, const char *key, size_t len) {
     marg argv[2] = { { "DEL", 3 }, { key, len } };
     effect_emit(e, 2, argv);
+}
+
+/* ------------------------------------------------------------ room left
+ *
+ * A record must fit the log (durable_max_effect_bytes()). The dispatcher
+ * refuses a write whose arguments alone could not fit. A write whose
+ * effects are its *results* (SORT ... STORE, pops with a count, BYLEX range
+ * writes) or a listing that deletes the expired keys it meets (SCAN) asks
+ * here, before it changes anything, whether the open record -- which inside
+ * MULTI/EXEC already holds the transaction's earlier effects -- can take
+ * what it would emit. Applied in memory but not loggable, a record could
+ * never be acknowledged and would stop the node (durable.c). */
+
+/* What effect_emit adds for one argument at most: "$" <= 20 digits CRLF
+ * bytes CRLF; and for a command's "*" <= 20 digits CRLF. */
+#define EFFECT_ARG_OVERHEAD 25
+#define EFFECT_CMD_OVERHEAD 23
+
+size_t effect_arg_bytes(size_t len) { return len + EFFECT_ARG_OVERHEAD; }
+
+size_t effect_run_bytes(const marg *fixed, int nfixed, size_t items, size_t item_bytes,
+                        size_t per_cmd)
+{
+    assert(per_cmd > 0 && nfixed >= 0);
+    if (items == 0) return 0;
+    size_t cmds = (items + per_cmd - 1) / per_cmd;
+    size_t head = EFFECT_CMD_OVERHEAD;
+    for (int i = 0; i < nfixed; i++) head += effect_arg_bytes(fixed[i].len);
+    return cmds * head + item_bytes + items * EFFECT_ARG_OVERHEAD;
+}
+
+size_t effect_del_bytes(size_t keylen)
+{
+    const marg del = {"DEL", 3};
+    return effect_run_bytes(&del, 1, 1, keylen, 1);
+}
+
+int effect_room(const engine *e, size_t more)
+{
+    if (e->replaying) return 1;                /* applying the log: already logged */
+    size_t limit = durable_max_effect_bytes();
+    if (limit == SIZE_MAX) return 1;           /* no log behind this engine */
+    size_t used = sds_len(e->effect_buf);
+    return used <= limit && more <= limit - used;
 }

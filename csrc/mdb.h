@@ -144,6 +144,7 @@ void digest_mix(unsigned char acc[20], const void *p, size_t len);  /* acc = SHA
 struct client;
 mobj *db_lookup_read(struct client *c, const char *key, size_t len);   /* lazy-expires, counts hits */
 mobj *db_lookup_write(struct client *c, const char *key, size_t len);  /* lazy-expires */
+int db_may_expire_now(struct client *c, size_t len);  /* room to log the DEL of an expired key */
 mobj *db_lookup_nostats(engine *e, const char *key, size_t len);       /* no expiry, no stats */
 struct marg;
 /* Lookup for a command on one type: 0 with *out (NULL if missing), or -1
@@ -293,6 +294,15 @@ void effect_emit(engine *e, int argc, const marg *argv);
 void effect_emit_cstrs(engine *e, int argc, ...);         /* argc const char* args (text only) */
 void effect_emit_del(engine *e, const char *key, size_t len);
 void effect_end(engine *e);
+/* Room in the open record for `more` bytes of effects (effects.c): asked
+ * before a write whose effects are its results changes anything. */
+int effect_room(const engine *e, size_t more);
+size_t effect_arg_bytes(size_t len);            /* bound for one emitted argument */
+size_t effect_del_bytes(size_t keylen);         /* bound for DEL key */
+/* Bound for `items` arguments of item_bytes in all, emitted per_cmd at a
+ * time after the same nfixed leading arguments (e.g. "ZREM" key). */
+size_t effect_run_bytes(const marg *fixed, int nfixed, size_t items, size_t item_bytes,
+                        size_t per_cmd);
 
 /* --------------------------------------------------------- command table */
 
@@ -339,6 +349,8 @@ void command_execute(client *c);
 /* Fills out[] with the indexes of key arguments of argv; returns count. */
 int command_get_keys(const mcommand *cmd, int argc, const marg *argv, int *out, int max);
 size_t command_effect_estimate(int argc, const marg *argv);  /* bytes a write may log */
+size_t write_effect_estimate(const mcommand *cmd, int argc, const marg *argv);
+int write_too_large_for_the_log(client *c, const mcommand *cmd);  /* replied if so */
 void reply_err_write_too_large(client *c);    /* -ERR write too large for the durable log */
 int server_requires_auth(void);               /* config.c: requirepass is set */
 void client_default_auth(client *c);          /* networking.c: new or RESET connection */

@@ -120,7 +120,7 @@ static int queue_command(client *c, const mcommand *cmd)
         bytes += c->argv[i].len;
     if (ms->nq >= MULTI_QUEUE_MAX || ms->qbytes + (long long)bytes > MULTI_BYTES_MAX)
         return -1;
-    size_t est = (cmd->flags & CMD_WRITE) ? command_effect_estimate(c->argc, c->argv) : 0;
+    size_t est = (cmd->flags & CMD_WRITE) ? write_effect_estimate(cmd, c->argc, c->argv) : 0;
     if (ms->effect_est + est > durable_max_effect_bytes())
         return -1;              /* EXEC's one record could not be logged */
     if (ms->nq == ms->capq) {
@@ -422,7 +422,8 @@ static void exec_queued(client *c, multi_state *ms)
         c->argc = q->argc;
         c->argv = q->argv;
         c->cmd = q->cmd;
-        if (!exec_role_refuses(c, q->cmd))
+        /* Writes that logged their results may have filled the record */
+        if (!exec_role_refuses(c, q->cmd) && !write_too_large_for_the_log(c, q->cmd))
             q->cmd->proc(c);
         c->eng->stats.numcommands++;
         c->lastcmd = q->cmd;

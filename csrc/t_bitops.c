@@ -418,7 +418,7 @@ static int bitop_compute(client *c, int op, sds *out)
      * work, one the durable log cannot take (durable.c would have to stop
      * the node rather than acknowledge it). */
     marg effect[3] = {{"SET", 3}, c->argv[2], {NULL, maxlen}};
-    if (!(c->flags & CLIENT_FAKE) && command_effect_estimate(3, effect) > durable_max_effect_bytes()) {
+    if (!(c->flags & CLIENT_FAKE) && !effect_room(c->eng, command_effect_estimate(3, effect))) {
         reply_err_write_too_large(c);
         return -1;
     }

@@ -219,7 +219,7 @@ static int scan_keep(client *c, const scan_args *o, sds k) {
     if (o->pattern && !string_match_len(o->pattern->ptr, o->pattern->len, k, len, 0)) return 0;
     if (db_key_reserved(k, len)) return 0;
     if (key_hidden(e, k, len)) {
-        db_lookup_write(c, k, len);
+        if (db_may_expire_now(c, len)) db_lookup_write(c, k, len);   /* deletes it, logs DEL */
         return 0;
     }
     mobj *v = db_lookup_nostats(e, k, len);
@@ -276,13 +276,13 @@ void randomkeyCommand(client *c) {
             continue;
         }
         if (!key_hidden(e, key, sds_len(key))) break;
-        if (e->expire_enabled) {
+        if (db_may_expire_now(c, sds_len(key))) {
             db_lookup_write(c, key, sds_len(key));   /* deletes it, logs DEL */
             sds_free(key);
             key = NULL;
             deletes++;
         } else {
-            tries++;                                  /* a replica keeps it */
+            tries++;                 /* a replica keeps it; so does a full record */
         }
     }
     if (key == NULL) reply_null(c);

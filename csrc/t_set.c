@@ -475,19 +475,37 @@ static void spop_count(client *c, mobj *o, long long count)
         e->dirty += (long long)size;
         return;
     }
+    /* The members go to the log as SREMs: pick them first, then ask the
+     * record for room, and put them back if it has none. */
+    sds *picked = zmalloc(sizeof(sds) * (size_t)count);
+    size_t bytes = 0;
+    for (long long i = 0; i < count; i++) {
+        picked[i] = set_random_member(o);
+        set_remove(o, picked[i], sds_len(picked[i]));
+        bytes += sds_len(picked[i]);
+    }
+    const marg fixed[2] = {{"SREM", 4}, *key};
+    if (!effect_room(e, effect_run_bytes(fixed, 2, (size_t)count, bytes, SREM_BATCH))) {
+        for (long long i = 0; i < count; i++) {
+            set_add(o, picked[i], sds_len(picked[i]));
+            sds_free(picked[i]);
+        }
+        zfree(picked);
+        reply_err_write_too_large(c);
+        return;
+    }
     srem_log *log = zmalloc(sizeof(*log));
     log->e = e;
     log->key = key;
     log->n = 0;
     reply_set_len(c, (long)count);
     for (long long i = 0; i < count; i++) {
-        sds m = set_random_member(o);
-        set_remove(o, m, sds_len(m));
-        reply_bulk(c, m, sds_len(m));
-        srem_log_add(log, m);
+        reply_bulk(c, picked[i], sds_len(picked[i]));
+        srem_log_add(log, picked[i]);         /* the log frees it */
     }
     srem_log_flush(log);
     zfree(log);
+    zfree(picked);
     db_signal_modified(e, key->ptr, key->len);
     e->dirty += count;
 }

@@ -371,12 +371,39 @@ static void log_result(engine *e, const marg *key, const mobj *res)
     zfree(argv);
 }
 
+/* The most log_result emits for res under key. */
+static size_t result_effect_bytes(const marg *key, const mobj *res)
+{
+    const quicklist *ql = res->ptr;
+    char buf[LL_BUF];
+    size_t bytes = 0;
+    ql_pos pos;
+    int ok = ql_first(ql, &pos);
+    while (ok) {
+        ql_entry en;
+        size_t len;
+        ql_get(&pos, &en);
+        (void)ql_entry_bytes(&en, buf, &len);
+        bytes += len;
+        ok = ql_next(ql, &pos);
+    }
+    const marg del = {"DEL", 3};
+    const marg rpush[2] = {{"RPUSH", 5}, *key};
+    return effect_run_bytes(&del, 1, 1, key->len, 1) +
+           effect_run_bytes(rpush, 2, ql->count, bytes, SORT_EFFECT_CHUNK);
+}
+
 static void store_sorted(client *c, elem_vec *ev, const sort_opts *so, long long start, long long end)
 {
     engine *e = c->eng;
     const marg *dst = so->storekey;
     mobj *res = build_result(c, ev, so, start, end);
     long long n = (long long)((quicklist *)res->ptr)->count;
+    if (n > 0 && !effect_room(e, result_effect_bytes(dst, res))) {
+        obj_decr_ref(res);          /* the log could not take it: nothing stored */
+        reply_err_write_too_large(c);
+        return;
+    }
     if (n > 0) {
         log_result(e, dst, res);       /* before db_set: res is owned by the keyspace after */
         db_set(e, dst->ptr, dst->len, res, 0);

@@ -16,11 +16,17 @@
  * Effects (DESIGN invariant 6):
  *   ZADD (no INCR)      -> the command as given (deterministic on the same keyspace)
  *   ZADD INCR / ZINCRBY -> ZADD k <resulting score> m
- *   ZREM, ZREMRANGEBY*  -> the command as given
+ *   ZREM, ZREMRANGEBYRANK/BYSCORE -> the command as given
+ *   ZREMRANGEBYLEX      -> ZREM k <removed members> (a lex range over unequal
+ *                          scores is not reproducible, see zremrange_generic)
  *   ZPOPMIN/ZPOPMAX/ZMPOP (and the blocking forms) -> ZREM k <popped members>
- *   ZUNIONSTORE/ZINTERSTORE/ZDIFFSTORE/ZRANGESTORE -> the command as given:
- *       replaying it on the same keyspace computes the same result, and the
- *       log stays O(1) for large results.
+ *   ZUNIONSTORE/ZINTERSTORE/ZDIFFSTORE, ZRANGESTORE BYRANK/BYSCORE -> the
+ *       command as given: replaying it on the same keyspace computes the same
+ *       result, and the log stays O(1) for large results.
+ *   ZRANGESTORE BYLEX   -> DEL dst + ZADD dst <the stored result>
+ * Those that log their results first ask effect_room() whether the record
+ * can take them (zrem_ranks_fit, zset_contents_fit): if not, the write is
+ * refused before it changes anything.
  * A write that empties a zset deletes the key, on replay too.
  */
 #include <assert.h>
@@ -533,6 +539,54 @@ static void emit_zrem_ranks(engine *e, const marg *key, const mobj *o, long f, l
     zfree(v);
 }
 
+/* Member bytes of the members at ranks [f, l]. */
+static size_t zset_rank_bytes(const mobj *o, long f, long l)
+{
+    zview *v = zmalloc(sizeof(*v));
+    zview_init(v, o);
+    size_t bytes = 0;
+    zcur cur = zcur_at_rank(v, f);
+    for (long i = f; i <= l; i++, zcur_step(&cur, 0))
+        bytes += zcur_get(&cur).len;
+    zfree(v);
+    return bytes;
+}
+
+/* Whether the record has room for ZREM key <the members at ranks [f, l]>
+ * (emit_zrem_ranks, zpop_elements); if not, replies the error. */
+static int zrem_ranks_fit(client *c, const marg *key, const mobj *o, long f, long l)
+{
+    const marg fixed[2] = { { "ZREM", 4 }, *key };
+    size_t bytes = effect_run_bytes(fixed, 2, (size_t)(l - f + 1), zset_rank_bytes(o, f, l),
+                                    ZSET_EFFECT_CHUNK);
+    if (effect_room(c->eng, bytes)) return 1;
+    reply_err_write_too_large(c);
+    return 0;
+}
+
+/* The ranks n pops take from the min (or max) end of o. */
+static int zpop_fit(client *c, const marg *key, const mobj *o, int max, long n)
+{
+    long len = (long)zobj_length(o);
+    return max ? zrem_ranks_fit(c, key, o, len - n, len - 1) : zrem_ranks_fit(c, key, o, 0, n - 1);
+}
+
+/* Whether the record has room for emit_zset_contents(key, o); if not,
+ * replies the error. A score takes at most 32 bytes (d2string's buffer). */
+static int zset_contents_fit(client *c, const marg *key, const mobj *o)
+{
+    long len = (long)zobj_length(o);
+    const marg del = { "DEL", 3 };
+    const marg zadd[2] = { { "ZADD", 4 }, *key };
+    size_t bytes = effect_run_bytes(&del, 1, 1, key->len, 1) +
+                   effect_run_bytes(zadd, 2, 2 * (size_t)len,
+                                    zset_rank_bytes(o, 0, len - 1) + 32 * (size_t)len,
+                                    2 * ZSET_EFFECT_CHUNK);
+    if (effect_room(c->eng, bytes)) return 1;
+    reply_err_write_too_large(c);
+    return 0;
+}
+
 /* Logs "DEL key" then ZADD commands rebuilding o under key. */
 static void emit_zset_contents(engine *e, const marg *key, const mobj *o)
 {
@@ -922,6 +976,11 @@ static void zsink_end(zsink *s)
     if (s->dst) {
         /* BYLEX over unequal scores is not reproducible (see ZREMRANGEBYLEX):
          * log the stored result instead of the command. */
+        if (s->q->by == ZR_LEX && !zset_contents_fit(c, d, s->dst)) {
+            obj_decr_ref(s->dst);          /* the log could not take it: nothing stored */
+            s->dst = NULL;
+            return;
+        }
         if (s->q->by == ZR_LEX) emit_zset_contents(e, d, s->dst);
         else emit_argv(c);
         db_set(e, d->ptr, d->len, s->dst, 0);
@@ -1120,6 +1179,7 @@ static void zremrange_generic(client *c, enum zrange_by by)
     }
     /* A lex range over unequal scores depends on the skiplist's random
      * tower heights, so the members removed are logged, not the range. */
+    if (by == ZR_LEX && !zrem_ranks_fit(c, &c->argv[1], o, f, l)) return;
     if (by == ZR_LEX) emit_zrem_ranks(c->eng, &c->argv[1], o, f, l);
     else emit_argv(c);
     zobj_delete_rank_range(o, (unsigned long)f, (unsigned long)l);
@@ -1189,6 +1249,7 @@ static void zpop_generic(client *c, int max)
     long n = count < (long long)zobj_length(o) ? (long)count : (long)zobj_length(o);
     /* RESP3 nests pairs only when a count was given. */
     int nested = has_count && c->resp >= 3;
+    if (!zpop_fit(c, &c->argv[1], o, max, n)) return;
     reply_array_len(c, nested ? n : n * 2);
     zpop_elements(c, &c->argv[1], o, max, n, nested);
 }
@@ -1204,6 +1265,7 @@ int zset_serve_bzpop(client *c, const marg *key, int max)
     mobj *o;
     if (lookup_zset(c, key, 1, &o) != 0) return -1;
     if (!o) return 0;
+    if (!zpop_fit(c, key, o, max, 1)) return -1;
     reply_array_len(c, 3);
     reply_bulk(c, key->ptr, key->len);
     zpop_elements(c, key, o, max, 1, 0);
@@ -1217,6 +1279,7 @@ int zset_serve_zmpop(client *c, const marg *key, int max, long long count)
     if (lookup_zset(c, key, 1, &o) != 0) return -1;
     if (!o) return 0;
     long n = count < (long long)zobj_length(o) ? (long)count : (long)zobj_length(o);
+    if (!zpop_fit(c, key, o, max, n)) return -1;
     reply_array_len(c, 2);
     reply_bulk(c, key->ptr, key->len);
     reply_array_len(c, n);

@@ -12,9 +12,10 @@ larger entry. Three cases:
    the replica, and replayed by a restarted cluster (a replica once
    crash-looped on them and no node could replay the log past them);
 3. a write that logs its results past the limit (SORT ... STORE of a 17 MiB
-   list): never acknowledged -- the client's connection closes, the node
-   stops, and the restarted cluster does not have the write. BITOP, whose
-   result size is known before it runs, is refused like case 1.
+   list, pops with a count, BYLEX range writes, BITOP): refused before it
+   changes anything, also as a served blocked pop and inside EXEC, where the
+   record already holds the earlier writes; a read that meets more expired
+   keys than one record can log DELs for hides the rest.
 
 Every process a test starts is stopped when it ends (cluster_factory).
 """
@@ -89,22 +90,121 @@ def test_entries_larger_than_an_apply_batch_replicate_and_replay(cluster_factory
     assert p2.execute_command("DEBUG", "DIGEST") == digest
 
 
-def test_a_write_whose_effects_outgrow_the_limit_is_never_acknowledged(cluster_factory):
-    c = cluster_factory(replicas=0)
+def fill(r, cmd, key, n, size=MIB):
+    """n one-MiB members under key, one write each (each fits the log)."""
+    for i in range(n):
+        member = bytes([65 + i]) * size
+        if cmd == "rpush":
+            r.rpush(key, member)
+        elif cmd == "sadd":
+            r.sadd(key, member)
+        else:
+            r.zadd(key, {member: 0})
+
+
+def test_writes_that_log_their_results_past_the_limit_are_refused_before_they_change_anything(
+        cluster_factory):
+    """SORT ... STORE, ZRANGESTORE BYLEX, ZREMRANGEBYLEX, ZPOPMIN/ZMPOP/BZMPOP
+    with a count and SPOP with a count log what they computed. Past the limit
+    they used to stop the node (the write applied in memory could not be
+    logged); now each is refused before it changes anything, and the node
+    goes on serving."""
+    too_large = "write too large for the durable log"
+    c = cluster_factory(replicas=1)
     r = client(c.primary)
-    for i in range(17):
-        r.rpush("src", bytes([65 + i]) * MIB)  # each RPUSH logs its own 1 MiB
-    assert r.llen("src") == 17
-    with pytest.raises(redis.ConnectionError):
-        r.sort("src", alpha=True, store="dst")  # logs DEL dst + RPUSH dst <17 MiB>
-    deadline = time.monotonic() + 10
-    while c.primary.proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert c.primary.proc.poll() not in (None, 0), "the node should stop"
-    assert "larger than the log takes in one record" in c.primary.log_tail()
+    fill(r, "rpush", "src", 17)
+    fill(r, "zadd", "z", 17)
+    fill(r, "sadd", "s", 18)
+    digest = r.execute_command("DEBUG", "DIGEST")
+    with pytest.raises(redis.ResponseError, match=too_large):
+        r.sort("src", alpha=True, store="dst")            # DEL dst + RPUSH dst <17 MiB>
+    with pytest.raises(redis.ResponseError, match=too_large):
+        r.zrangestore("dst", "z", "-", "+", bylex=True)    # DEL dst + ZADD dst <17 MiB>
+    with pytest.raises(redis.ResponseError, match=too_large):
+        r.zremrangebylex("z", "-", "+")                     # ZREM z <17 MiB>
+    with pytest.raises(redis.ResponseError, match=too_large):
+        r.zpopmin("z", 17)
+    with pytest.raises(redis.ResponseError, match=too_large):
+        r.execute_command("ZMPOP", 1, "z", "MAX", "COUNT", 17)
+    with pytest.raises(redis.ResponseError, match=too_large):
+        r.execute_command("BZMPOP", 0, 1, "z", "MIN", "COUNT", 100)
+    with pytest.raises(redis.ResponseError, match=too_large):
+        r.spop("s", 17)                                     # SREM s <17 MiB>
+    assert r.execute_command("DEBUG", "DIGEST") == digest   # nothing changed
+    assert r.llen("src") == 17 and r.zcard("z") == 17 and r.scard("s") == 18
+    assert r.exists("dst") == 0
+
+    # a blocked BZMPOP served from a key that became too large to pop
+    waiter = client(c.primary)
+    waiter_result = []
+
+    def wait():
+        try:
+            waiter_result.append(waiter.execute_command("BZMPOP", 0, 1, "zz", "MIN", "COUNT", 100))
+        except redis.ResponseError as exc:
+            waiter_result.append(exc)
+    import threading
+    t = threading.Thread(target=wait)
+    t.start()
+    wait_for(lambda: r.info("clients")["blocked_clients"] == 1, 10, "the waiter to block")
+    assert r.rename("z", "zz")
+    t.join(10)
+    assert not t.is_alive() and len(waiter_result) == 1
+    assert isinstance(waiter_result[0], redis.ResponseError) and too_large in str(waiter_result[0])
+    assert r.zcard("zz") == 17
+
+    # in one transaction, what fits runs and the write that no longer fits is refused
+    fill(r, "zadd", "z1", 10)
+    fill(r, "zadd", "z2", 10)
+    pipe = r.pipeline(transaction=True)
+    pipe.zpopmin("z1", 10)
+    pipe.zpopmin("z2", 10)
+    pipe.set("after", "x")
+    out = pipe.execute(raise_on_error=False)
+    assert len(out[0]) == 10
+    assert isinstance(out[1], redis.ResponseError) and too_large in str(out[1])
+    assert out[2] is True
+    assert r.zcard("z1") == 0 and r.zcard("z2") == 10
+
+    # what fits still works, and the node never stopped
+    assert len(r.zpopmin("zz", 10)) == 10 and len(r.spop("s", 10)) == 10
+    assert r.sort("src", alpha=True, start=0, num=10, store="dst") == 10
+    assert c.primary.proc.poll() is None
+    rep = client(c.replica_nodes()[0])
+    final = r.execute_command("DEBUG", "DIGEST")
+    wait_for(lambda: rep.execute_command("DEBUG", "DIGEST") == final, 60,
+             "the replica to converge")
     data_dir = c.data_dir
     c.stop(remove_cluster_file=False)
     c2 = cluster_factory(data_dir=data_dir, replicas=0)
-    r2 = client(c2.primary)
-    assert r2.exists("dst") == 0
-    assert r2.llen("src") == 17
+    assert client(c2.primary).execute_command("DEBUG", "DIGEST") == final
+
+
+def test_reads_that_meet_many_expired_keys_delete_only_what_one_record_takes(cluster_factory):
+    """SCAN and MGET delete the expired keys they meet, logging a DEL each.
+    Past what one record takes they only hide the rest (as a replica does);
+    before, a SCAN over enough expired keys built a record the log could not
+    take and stopped the node."""
+    c = cluster_factory(replicas=1)
+    r = client(c.primary)
+    r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", 0)
+    prefix = "k" * 150
+    n = 120_000                      # 120k DELs of 150-byte keys: ~21 MiB of effects
+    for lo in range(0, n, 10_000):
+        pipe = r.pipeline(transaction=False)
+        for i in range(lo, lo + 10_000):
+            pipe.set(f"{prefix}{i}", "v", px=1)
+        pipe.execute()
+    r.set("live", "1")
+    time.sleep(0.05)
+    cursor, keys = r.scan(0, count=1_000_000)
+    assert cursor == 0 and keys == [b"live"]
+    assert c.primary.proc.poll() is None
+    left = r.dbsize()                # the expired keys the SCAN could not delete yet
+    assert 1 < left < n + 1
+    assert r.mget([f"{prefix}{i}" for i in range(n)]) == [None] * n
+    assert r.set("still", "serving")
+    r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", 1)
+    wait_for(lambda: r.dbsize() == 2, 60, "active expiry to delete the rest")
+    rep = client(c.replica_nodes()[0])
+    wait_for(lambda: rep.dbsize() == 2, 60, "the replica to apply the deletions")
