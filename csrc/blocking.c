@@ -247,15 +247,26 @@ void blocking_signal_key(engine *e, const char *key, size_t len)
     B.ready[B.nready++] = sds_newlen(key, len);
 }
 
-/* Serves the waiters of one key in FIFO order while the key can serve. */
+/* Serves the waiters of one key in FIFO order while the key can serve. A
+ * waiter for another type (a list pop while the key holds a sorted set, or
+ * the reverse) is passed over and stays blocked, as in Redis: it must not
+ * hold up the waiters behind it. */
 static void serve_key(engine *e, const char *key, size_t len)
 {
-    long long bound = B.count;
+    /* Each round serves a waiter (which leaves the queue) or passes one
+     * over; the queue only shrinks during a pass (served clients resume
+     * later, from before-sleep), so the skipped ones stay at its front. */
+    long long bound = 2 * B.count + 1;
+    long long skip = 0;
     while (bound-- > 0) {
+        if (db_lookup_nostats(e, key, len) == NULL) return;    /* nothing left to serve */
         key_queue *q = queue_get(key, len, 0, NULL);
-        if (!q || !q->head) return;
+        if (!q) return;
         q->ready = 0;
-        blocked_client *bc = q->head->bc;
+        waiter *w = q->head;
+        for (long long i = 0; i < skip && w; i++) w = w->next;
+        if (!w) return;
+        blocked_client *bc = w->bc;
         client *c = bc->c;
         c->argv = bc->argv;
         c->argc = bc->argc;
@@ -263,10 +274,11 @@ static void serve_key(engine *e, const char *key, size_t len)
         effect_begin(e);         /* a served pop is a record of its own */
         int r = bc->req.serve(c, &bc->req, key, len);
         effect_end(e);
-        if (r == 0) {
+        if (r == 0) {            /* not this waiter's type (or the key went): next one */
             c->argc = 0;
             c->argv = NULL;
-            return;
+            skip++;
+            continue;
         }
         blocked_finish(bc);
     }
@@ -295,6 +307,18 @@ static void reply_timeout(blocked_client *bc)
 {
     if (bc->req.null_array) reply_null_array(bc->c);
     else reply_null(bc->c);
+}
+
+int blocking_unblock(client *c, int with_error)
+{
+    blocked_client *bc = c->blocked;
+    if (!(c->flags & CLIENT_BLOCKED) || bc == NULL) return 0;
+    c->argv = bc->argv;          /* the reply goes out as the blocked command's */
+    c->argc = bc->argc;
+    if (with_error) reply_error(c, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
+    else reply_timeout(bc);
+    blocked_finish(bc);
+    return 1;
 }
 
 static long long timeout_scan(ae_loop *loop, long long id, void *data)
@@ -336,12 +360,10 @@ int blocking_parse_timeout(client *c, const marg *a, long long *deadline_ms)
         return -1;
     }
     if (ms > 0) {
+        /* A deadline past the clock's range: Redis 7.0 blocks (its sum
+         * overflows into a deadline it never reaches); so does this one. */
         long long now = mstime();
-        if (ms > LLONG_MAX - now) {
-            reply_error(c, "ERR timeout is out of range");
-            return -1;
-        }
-        ms += now;
+        ms = ms > LLONG_MAX - now ? LLONG_MAX : ms + now;
     }
     *deadline_ms = ms;
     return 0;

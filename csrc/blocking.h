@@ -49,6 +49,9 @@ void blocking_block(client *c, const block_req *req);
 void blocking_signal_key(engine *e, const char *key, size_t len);
 /* Serves waiters of every signalled key. Call after each command. */
 void blocking_serve_ready(engine *e);
+/* CLIENT UNBLOCK: ends c's wait now, with its timeout reply, or with_error
+ * an -UNBLOCKED error. 0 if c was not blocked. */
+int blocking_unblock(client *c, int with_error);
 /* c is being freed: forget it everywhere. */
 void blocking_client_gone(client *c);
 /* Unblocked clients whose remaining input should run now (NULL: none). */

@@ -6,6 +6,7 @@
  * Redis 7.0 exactly.
  */
 #include "server.h"
+#include "blocking.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -271,6 +272,8 @@ static const char *const client_help[] = {
     "      Return clients of specified type.",
     "    * ID <client-id> [<client-id> ...]",
     "      Return clients of specified IDs only.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
     "REPLY (ON|OFF|SKIP)",
     "    Control the replies sent to the current connection (only ON is supported).",
     "SETNAME <name>",
@@ -488,6 +491,38 @@ static void client_kill_cmd(client *c)
     reply_ll(c, killed);
 }
 
+/* CLIENT UNBLOCK id [TIMEOUT|ERROR]: Redis checks the reason before the id,
+ * and answers 0 for an id that is not blocked (or not there). */
+static void client_unblock_cmd(client *c)
+{
+    if (c->argc > 4) {
+        reply_error_fmt(c, "ERR unknown subcommand or wrong number of arguments for '%.*s'. "
+                           "Try CLIENT HELP.", c->argv[1].len > 128 ? 128 : (int)c->argv[1].len,
+                        c->argv[1].ptr);
+        return;
+    }
+    int with_error = 0;
+    if (c->argc == 4) {
+        if (arg_equals(&c->argv[3], "error")) {
+            with_error = 1;
+        } else if (!arg_equals(&c->argv[3], "timeout")) {
+            reply_error(c, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return;
+        }
+    }
+    long long id;
+    if (arg_get_ll(c, &c->argv[2], &id, NULL) != 0)
+        return;
+    long long bound = server.connected_clients + 1;
+    for (client *o = server.clients_head; o && bound-- > 0; o = o->next_all) {
+        if ((long long)o->id == id) {
+            reply_ll(c, blocking_unblock(o, with_error));
+            return;
+        }
+    }
+    reply_ll(c, 0);
+}
+
 static void client_flag_onoff(client *c, int flag)
 {
     if (arg_equals(&c->argv[2], "on")) {
@@ -557,6 +592,7 @@ static const client_sub client_subs[] = {
     {"no-touch", 3, client_notouch_cmd},
     {"setinfo", 4, client_setinfo_cmd},
     {"reply", 3, client_reply_cmd},
+    {"unblock", -3, client_unblock_cmd},
     {"help", 2, client_help_cmd},
 };
 

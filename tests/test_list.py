@@ -299,3 +299,78 @@ def test_a_list_or_zset_that_appears_serves_blocked_clients(node, redis_server, 
             w.close()
             b.close()
     assert replies[0] == replies[1]
+
+
+def both_servers(node, redis_server):
+    return (("node", node), ("redis", redis_server))
+
+
+def test_a_waiter_for_another_type_does_not_hold_up_the_queue(node, redis_server):
+    """BLPOP first, BZPOPMIN second on one key, then ZADD: the sorted-set
+    waiter is served and the list waiter stays blocked (the node served
+    nobody: the first waiter's type did not match, and it stopped there)."""
+    seen = {}
+    for name, srv in both_servers(node, redis_server):
+        w, lst, zs = (RawConn(srv.host, srv.port) for _ in range(3))
+        try:
+            assert w.call("FLUSHALL") == b"+OK\r\n"
+            lst.send("BLPOP", "k", "0")
+            time.sleep(0.05)
+            zs.send("BZPOPMIN", "k", "0")
+            time.sleep(0.05)
+            w.call("ZADD", "k", "1", "a")
+            served = zs.read_reply()
+            after = (w.call("ZCARD", "k"), w.call("RPUSH", "k2", "x"))
+            w.call("RENAME", "k2", "k")                   # now a list: the BLPOP waiter
+            seen[name] = (served, after, lst.read_reply())
+        finally:
+            for c in (w, lst, zs):
+                c.close()
+    assert seen["node"] == seen["redis"]
+    assert seen["node"][0] == b"*3\r\n$1\r\nk\r\n$1\r\na\r\n$1\r\n1\r\n"
+
+
+def test_a_timeout_past_the_clocks_range_blocks(node, redis_server):
+    """Redis 7.0 blocks on a timeout whose deadline overflows (the node
+    answered an error from a later Redis)."""
+    for _name, srv in both_servers(node, redis_server):
+        w, b = RawConn(srv.host, srv.port), RawConn(srv.host, srv.port)
+        try:
+            assert w.call("FLUSHALL") == b"+OK\r\n"
+            b.send("BLPOP", "k", "9223371000000000")
+            time.sleep(0.2)
+            assert b"blocked_clients:1" in w.call("INFO", "clients")
+            assert w.call("RPUSH", "k", "a") == b":1\r\n"
+            assert b.read_reply() == b"*2\r\n$1\r\nk\r\n$1\r\na\r\n"
+        finally:
+            w.close()
+            b.close()
+
+
+def test_client_unblock(node, redis_server):
+    seen = {}
+    for name, srv in both_servers(node, redis_server):
+        w, b1, b2 = (RawConn(srv.host, srv.port) for _ in range(3))
+        try:
+            assert w.call("FLUSHALL") == b"+OK\r\n"
+            id1 = b1.call("CLIENT", "ID").strip(b":\r\n")
+            id2 = b2.call("CLIENT", "ID").strip(b":\r\n")
+            b1.send("BLPOP", "k", "0")
+            b2.send("BLMOVE", "k", "d", "LEFT", "RIGHT", "0")
+            time.sleep(0.1)
+            out = [w.call("CLIENT", "UNBLOCK", id1), b1.read_reply(),
+                   w.call("CLIENT", "UNBLOCK", id1),                      # not blocked now
+                   w.call("CLIENT", "UNBLOCK", id2, "bogus"),
+                   w.call("CLIENT", "UNBLOCK", "abc"),
+                   w.call("CLIENT", "UNBLOCK"),
+                   w.call("CLIENT", "UNBLOCK", id2, "ERROR", "x"),
+                   w.call("CLIENT", "UNBLOCK", id2, "error"), b2.read_reply(),
+                   b2.call("PING"),                                       # it runs on
+                   w.call("CLIENT", "UNBLOCK", "999999")]
+            seen[name] = out
+        finally:
+            for c in (w, b1, b2):
+                c.close()
+    assert seen["node"] == seen["redis"]
+    assert seen["node"][1] == b"*-1\r\n"
+    assert seen["node"][8] == b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
