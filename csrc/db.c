@@ -133,6 +133,21 @@ void db_set(engine *e, const char *key, size_t len, mobj *val, int keep_ttl) {
     db_signal_modified(e, key, len);
 }
 
+/* Swaps an existing key's value for an equal object (a private copy to
+ * write into): TTL kept, and no WATCH signal, since nothing changed yet --
+ * the caller signals once it does (SETBIT of a bit already set signals
+ * nothing, as in Redis). */
+void db_swap_value(engine *e, const char *key, size_t len, mobj *val) {
+    assert(val != NULL && val->refcount > 0);
+    dict_entry *de = dict_find(e->keys, key, len);
+    assert(de != NULL && "db_swap_value: no such key");
+    mobj *old = de->v.val;
+    assert(old != val || old->refcount > 1);
+    de->v.val = val;
+    val->lru = lru_clock(e);
+    obj_decr_ref(old);
+}
+
 int db_delete(engine *e, const char *key, size_t len) {
     /* key may be the dict's own sds: unlink, notify, then free. */
     if (dict_size(e->expires) > 0) dict_delete(e->expires, key, len);

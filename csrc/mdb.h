@@ -154,6 +154,7 @@ int db_lookup_typed(struct client *c, const struct marg *key, int write, int typ
  * expire in place; otherwise any expire is removed. Takes over the caller's
  * reference to val (the caller must not release it); db_add likewise. */
 void db_set(engine *e, const char *key, size_t len, mobj *val, int keep_ttl);
+void db_swap_value(engine *e, const char *key, size_t len, mobj *val);  /* no signal, TTL kept */
 void db_add(engine *e, const char *key, size_t len, mobj *val);       /* key must be absent */
 int db_delete(engine *e, const char *key, size_t len);                 /* 1 if it existed */
 void db_set_expire(engine *e, const char *key, size_t len, long long when_ms);

@@ -423,6 +423,10 @@ void ltrimCommand(client *c)
         c->eng->dirty += ltrim + rtrim;
         emit_self(c);
         list_after_remove(c, &c->argv[1], o);
+    } else {
+        /* Redis signals the key even when nothing was trimmed: a WATCH on
+         * it fails the EXEC. Nothing changed, so nothing is logged. */
+        db_signal_modified(c->eng, c->argv[1].ptr, c->argv[1].len);
     }
 }
 

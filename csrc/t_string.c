@@ -548,7 +548,7 @@ sds string_make_writable(engine *e, const marg *key, mobj **o)
         return obj_string_make_raw(o);          /* converts without reallocating the mobj */
     obj_incr_ref(orig);                         /* obj_string_make_raw drops one reference, */
     sds s = obj_string_make_raw(o);
-    db_set(e, key->ptr, key->len, *o, 1);       /* db_set drops the keyspace's */
+    db_swap_value(e, key->ptr, key->len, *o);   /* drops the keyspace's; the caller signals */
     return s;
 }
 

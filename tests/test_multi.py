@@ -95,6 +95,35 @@ def test_watch_other_client_write(two):
     a.check("GET", "k")
 
 
+# Writes that change nothing: Redis signals WATCH for LTRIM always, and for
+# SETBIT/BITFIELD only when a bit changed (the node also signalled when it
+# made a short string writable, and not for an LTRIM that trimmed nothing).
+NO_CHANGE_WRITES = [
+    ([("RPUSH", "k", "a", "b")], ("LTRIM", "k", "0", "-1")),
+    ([("RPUSH", "k", "a", "b")], ("LTRIM", "k", "0", "100")),
+    ([("SET", "k", "abc")], ("SETBIT", "k", "1", "1")),
+    ([("SET", "k", "abc")], ("BITFIELD", "k", "SET", "u8", "0", "97")),
+    ([("SET", "k", "abc")], ("BITFIELD", "k", "INCRBY", "u8", "0", "0")),
+    ([("SET", "k", "abc")], ("SETRANGE", "k", "0", "a")),
+    ([("SET", "k", "abc")], ("APPEND", "k", "")),
+    ([("SET", "k", "abc")], ("SETBIT", "k", "0", "1")),
+]
+
+
+@pytest.mark.parametrize("setup,write", NO_CHANGE_WRITES,
+                         ids=[" ".join(w) for _, w in NO_CHANGE_WRITES])
+def test_watch_and_writes_that_change_nothing(two, setup, write):
+    a, b = two
+    for cmd in setup:
+        a.check(*cmd)
+    a.check("WATCH", "k")
+    b.check(*write)
+    a.check("MULTI")
+    a.check("INCR", "ctr")
+    a.check("EXEC")
+    a.check("GET", "k")
+
+
 def test_unwatch_forgets_a_change_already_seen(two):
     """The doom flag set by another client's write goes with UNWATCH: a later
     transaction, watching nothing or another key, runs."""
