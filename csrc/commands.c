@@ -130,6 +130,13 @@ static void ops_take_sample(const engine *e, long long now_ms)
     ops_next_ms = now_ms + OPS_SAMPLE_MS;
 }
 
+/* CONFIG RESETSTAT zeroes the counters the samples hold: start over, or the
+ * next difference would be negative. */
+void command_instantaneous_reset(void)
+{
+    ops_filled = 0;
+}
+
 void command_instantaneous(long long now_ms, double *ops_per_sec,
                            double *input_kbps, double *output_kbps)
 {

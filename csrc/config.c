@@ -409,6 +409,7 @@ static void config_resetstat_command(client *c)
     if (server.eng && server.eng != c->eng) memset(&server.eng->stats, 0, sizeof(server.eng->stats));
     server.stat_peak_memory = (long long)memory_used_bytes();
     server.stat_total_commands_us = 0;
+    command_instantaneous_reset();
     reply_ok(c);
 }
 

@@ -362,6 +362,7 @@ const char **command_flag_names(int flags, int *n);        /* for COMMAND INFO *
 /* Rates over the last ~1.6 s of command-path samples (INFO stats). */
 void command_instantaneous(long long now_ms, double *ops_per_sec,
                            double *input_kbps, double *output_kbps);
+void command_instantaneous_reset(void);            /* CONFIG RESETSTAT */
 
 /* One prototype per command, defined in the t_*.c / cmd_*.c files. */
 #define MDB_CMD(name, proc, arity, flags, fk, lk, ks, group, since, summary, complexity) \

@@ -35,6 +35,30 @@ SCENARIOS = {
     "info_unknown_section": [("INFO", "nosuchsection")],
 }
 
+# DEBUG has no subcommand table in Redis: its own error text, and the
+# active-expire flag read with atoi ("abc" turns active expiry off)
+DEBUG_ERRORS = [
+    ("DEBUG", "FOO"), ("DEBUG", "SLEEP"), ("DEBUG", "DIGEST", "x"),
+    ("DEBUG", "SET-ACTIVE-EXPIRE"), ("DEBUG", "SET-ACTIVE-EXPIRE", "abc"),
+    ("SET", "e", "v", "PX", "1"), ("DEBUG", "SLEEP", "0.05"), ("DBSIZE",),
+    ("DEBUG", "SET-ACTIVE-EXPIRE", "1"),
+]
+
+
+def test_debug_errors_same_as_redis(node):
+    from conftest import start_redis
+    from helpers import Pair
+    ref = start_redis("--enable-debug-command", "yes")   # DEBUG is off by default in Redis 7
+    a, b = RawConn(node.host, node.port), RawConn(ref.host, ref.port)
+    try:
+        pr = Pair(a, b)
+        pr.check("FLUSHALL")
+        run_scenario(pr, DEBUG_ERRORS)
+    finally:
+        a.close()
+        b.close()
+        ref.stop()
+
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_scenario_same_as_redis(pair, name):
@@ -415,3 +439,22 @@ def test_redis_py_command_introspection(r):
     cmds = r.command()
     assert "get" in cmds and cmds["get"]["arity"] == 2
     assert r.command_count() == len(cmds)
+
+
+def test_resetstat_restarts_the_instantaneous_rates(nconn):
+    """The rates are differences of sampled counters: CONFIG RESETSTAT
+    zeroed the counters under the samples, and INFO showed negative rates."""
+    for _ in range(300):
+        nconn.call("PING")
+        if _ % 100 == 0:
+            time.sleep(0.11)        # let the sampler record the counters
+    time.sleep(0.11)
+    nconn.call("PING")
+    assert nconn.call("CONFIG", "RESETSTAT") == b"+OK\r\n"
+    for _ in range(3):
+        time.sleep(0.11)
+        nconn.call("PING")
+    info = decode_one(nconn.call("INFO", "stats")).decode()
+    rates = {k: float(v) for k, v in (line.split(":", 1) for line in info.split("\r\n") if ":" in line)
+             if k.startswith("instantaneous_")}
+    assert rates and all(v >= 0 for v in rates.values()), rates

@@ -161,7 +161,7 @@ int main(void)
     assert(strncmp(dv + 4, dv + 4 + 43, 43) == 0);        /* a and b hold equal values */
     assert(strncmp(dv + 4, dv + 4 + 86, 43) != 0);
     assert(strcmp(dv + 4 + 129, "+0000000000000000000000000000000000000000\r\n") == 0);
-    expect("debug foo", "-ERR unknown subcommand 'foo'. Try DEBUG HELP.\r\n");
+    expect("debug foo", "-ERR unknown subcommand or wrong number of arguments for 'foo'. Try DEBUG HELP.\r\n");
     expect("debug sleep 0", "+OK\r\n");
     expect("debug sleep x", "-ERR value is not a valid float\r\n");
     expect("debug set-active-expire 0", "+OK\r\n");
