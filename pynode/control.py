@@ -57,6 +57,7 @@ def _is_resp_addr(v):
 STATUS_FIELDS = {"role": lambda v: isinstance(v, str), "name": lambda v: isinstance(v, str),
                  "applied_seq": _is_int, "epoch": _is_int, "log_commit": _is_int,
                  "lease_ms_left": _is_int, "healthy": lambda v: isinstance(v, bool),
+                 "promotion_epoch": _is_int,
                  "resp": _is_resp_addr}
 
 

@@ -246,7 +246,7 @@ class CoordinatorProcess:
                 if rep["role"] == "replica":
                     self.machine.replica_report(name, int(rep.get("applied_seq", 0)),
                                                 bool(rep.get("healthy")), int(rep.get("epoch", 0)),
-                                                local)
+                                                local, int(rep.get("promotion_epoch", 0)))
                 else:
                     self.machine.reports.pop(name, None)   # a primary is no candidate
 

@@ -24,6 +24,13 @@ LEADER(epoch+1, node) only if its applied seq equals that tail and the tail
 holds no LEASE/LEADER entry above `observed_seq` -- a renewal this
 coordinator never saw might still hold a lease, so it must not be counted
 down from an older observation.
+
+One promotion at a time: the candidate answers no status while it promotes
+(it seals, reads and applies the tail, then appends LEADER), so a slow one
+looks like a dead one. Until it ends -- a renewal in its epoch or later is
+seen, the candidate reports that attempt over (replica_report's
+promotion_epoch), or a logd reports a higher epoch -- no other Promote is
+emitted for promotion_timeout_ms (default max(10 s, 4 leases)).
 """
 from dataclasses import dataclass
 
@@ -36,6 +43,13 @@ class Promote:
     epoch: int
     observed_seq: int      # every log entry up to here was observed
     observed_lease: tuple = (0, 0)   # (epoch, seq) of the newest renewal observed
+
+
+@dataclass(frozen=True)
+class _Pending:
+    node: str
+    epoch: int
+    at_ms: int
 
 
 @dataclass
@@ -53,6 +67,13 @@ def default_margin_ms(lease_ms):
     return max(100, lease_ms // 20)
 
 
+def default_promotion_timeout_ms(lease_ms):
+    """How long a promotion this coordinator ordered may take before it
+    orders another: the candidate seals, reads and applies the tail, then
+    appends its LEADER entry, and answers no status meanwhile."""
+    return max(10_000, 4 * lease_ms)
+
+
 def lease_safe(lease_ms, drift, margin_ms):
     """True if a primary whose clock runs at (1 - drift) of real time stops
     serving before a coordinator whose clock runs at (1 + drift) can end its
@@ -64,11 +85,19 @@ def lease_safe(lease_ms, drift, margin_ms):
 
 
 class Coordinator:
-    def __init__(self, lease_ms, drift, margin_ms, now_ms=0):
+    def __init__(self, lease_ms, drift, margin_ms, now_ms=0, promotion_timeout_ms=None):
         assert lease_ms > 0 and 0 <= drift < 1 and margin_ms >= 0
         self.lease_ms = lease_ms
         self.drift = drift
         self.margin_ms = margin_ms
+        self.promotion_timeout_ms = (default_promotion_timeout_ms(lease_ms)
+                                     if promotion_timeout_ms is None else promotion_timeout_ms)
+        assert self.promotion_timeout_ms >= 0
+        # The promotion ordered last, until it ends: the candidate's first
+        # renewal in its epoch is seen, it reports the attempt over, or a
+        # higher epoch shows up. Another is ordered only after
+        # promotion_timeout_ms: a slow promotion is not raced by a second one.
+        self.pending = None
         self.last_renewal_ms = now_ms      # our start counts as a sighting
         self.observed_seq = 0              # log observed in order up to here
         self.commit_seq = 0
@@ -93,6 +122,7 @@ class Coordinator:
         self.epoch = max(self.epoch, epoch)
         if kind in ("LEASE", "LEADER"):
             self.last_renewal_ms = max(self.last_renewal_ms, now_ms)
+            self._end_pending_by_epoch(epoch)
         return []
 
     def observe_lease(self, lease, commit_seq, now_ms):
@@ -102,26 +132,42 @@ class Coordinator:
         if lease > self.lease:
             self.lease = lease
             self.last_renewal_ms = max(self.last_renewal_ms, now_ms)
+        self._end_pending_by_epoch(lease[0])
         self.epoch = max(self.epoch, lease[0])
         self.commit_seq = max(self.commit_seq, commit_seq)
         return []
 
     def observe_epoch(self, epoch):
         """A logd reported a promised epoch (e.g. a refused seal)."""
+        if self.pending is not None and epoch > self.pending.epoch:
+            self.pending = None             # sealed past it: that attempt cannot lead
         self.epoch = max(self.epoch, epoch)
         return []
 
-    def replica_report(self, node, applied_seq, healthy, epoch, now_ms):
+    def replica_report(self, node, applied_seq, healthy, epoch, now_ms, promotion_epoch=0):
+        """A replica's status; promotion_epoch is the epoch of the last
+        promotion it attempted and gave up (0: none), so a report made after
+        the attempt ended says so."""
+        p = self.pending
+        if p is not None and node == p.node and promotion_epoch >= p.epoch:
+            self.pending = None             # it tried, did not lead, and tails again
         if node not in self.reports and len(self.reports) >= REPLICAS_MAX:
             return []                       # bounded; a real shard never has this many
         self.reports[node] = _Report(applied_seq, healthy, epoch, now_ms)
         self.epoch = max(self.epoch, epoch)
         return []
 
+    def _end_pending_by_epoch(self, lease_epoch):
+        """A renewal in the pending epoch (or later): the promotion is over."""
+        if self.pending is not None and lease_epoch >= self.pending.epoch:
+            self.pending = None
+
     # ---- time ----------------------------------------------------------
     def tick(self, now_ms):
         if now_ms - self.last_renewal_ms < self.failover_wait_ms():
             return []
+        if self.pending is not None and now_ms - self.pending.at_ms < self.promotion_timeout_ms:
+            return []                       # the last one may still lead: let it finish
         node = self.choose(now_ms)
         if node is None:
             return []
@@ -130,6 +176,7 @@ class Coordinator:
         # its epoch: a half-done seal may have taken it.
         self.epoch = epoch
         self.last_renewal_ms = now_ms
+        self.pending = _Pending(node, epoch, now_ms)
         return [Promote(node, epoch, self.observed_seq, self.lease)]
 
     def handover(self, node, lease, now_ms):
@@ -139,6 +186,7 @@ class Coordinator:
         self.lease = max(self.lease, tuple(lease))
         self.epoch += 1
         self.last_renewal_ms = now_ms
+        self.pending = _Pending(node, self.epoch, now_ms)
         return [Promote(node, self.epoch, self.observed_seq, self.lease)]
 
     def choose(self, now_ms, caught_up_only=True):

@@ -537,6 +537,7 @@ class Replica:
         self.failed = None            # IntegrityError once the log failed verification
         self.log_commit = 0
         self.promotion = None         # (epoch, observed_lease) asked for by a coordinator
+        self.promotion_epoch = 0      # the last promotion attempted and given up (status)
         self.truncated_in_a_row = 0   # logds in a row that no longer hold our next entry
 
     @property
@@ -624,9 +625,10 @@ class Replica:
     def on_control(self, req, ident=None):
         op = req["op"]
         if op == "status":
-            return self.node.status("replica", self.chain.epoch, self.log_commit, None,
-                                    applied=self.chain.next_seq - 1,
-                                    healthy=self.failed is None)
+            st = self.node.status("replica", self.chain.epoch, self.log_commit, None,
+                                  applied=self.chain.next_seq - 1, healthy=self.failed is None)
+            st["promotion_epoch"] = self.promotion_epoch
+            return st
         if op == "promote":
             try:
                 epoch = int(req["epoch"])
@@ -635,6 +637,7 @@ class Replica:
             except (KeyError, TypeError, ValueError, AssertionError):
                 return {"ok": False, "error": "promote needs epoch and observed_lease [epoch, seq]"}
             if self.failed is not None:
+                self.promotion_epoch = max(self.promotion_epoch, epoch)
                 return {"ok": False, "error": "this replica failed log verification"}
             if self.promotion is None:
                 self.promotion = (epoch, observed)
@@ -678,6 +681,7 @@ class Replica:
         except (LogError, TimeoutError, IntegrityError) as exc:
             log(f"promotion to epoch {epoch} abandoned: {exc}")
             qc.close()
+            self.promotion_epoch = max(self.promotion_epoch, epoch)   # the coordinator may try again
             return None
         self.s.publish_log(qc.commit_seq, qc.machine.last_seq)
         log(f"won epoch {epoch}: applied the log up to {tail}, leader entry {seq}")

@@ -142,8 +142,80 @@ def test_one_attempt_per_wait_and_a_new_epoch_each_time():
     c.replica_report("b", 2, True, 1, WAIT)
     assert c.tick(WAIT) == [Promote("b", 2, 2)]
     assert c.tick(WAIT + 1) == []
-    c.replica_report("b", 2, True, 1, 2 * WAIT)
+    c.replica_report("b", 2, True, 1, 2 * WAIT, promotion_epoch=2)   # gave epoch 2 up
     assert c.tick(2 * WAIT) == [Promote("b", 3, 2)]
+
+
+PROMOTION_TIMEOUT = 10_000
+
+
+def promoted(name="b"):
+    """A coordinator that has just ordered `name` promoted to epoch 2 at WAIT,
+    with a second replica "c" that reports fresh and caught up throughout."""
+    c = Coordinator(LEASE, DRIFT, MARGIN, now_ms=0, promotion_timeout_ms=PROMOTION_TIMEOUT)
+    c.observe_entry(1, "LEADER", 1, 0)
+    c.observe_entry(2, "DATA", 1, 0)
+    c.replica_report(name, 2, True, 1, WAIT)
+    assert c.tick(WAIT) == [Promote(name, 2, 2)]
+    return c
+
+
+def test_a_slow_promotion_is_not_raced_by_a_second_one():
+    """The candidate answers no status while it promotes; a wait later the
+    coordinator used to promote someone else (or the candidate again) in a
+    higher epoch, fencing the first attempt half-way."""
+    c = promoted()
+    for t in (2 * WAIT, 3 * WAIT, WAIT + PROMOTION_TIMEOUT - 1):
+        c.replica_report("c", 2, True, 1, t)
+        assert c.tick(t) == []
+    c.replica_report("c", 2, True, 1, WAIT + PROMOTION_TIMEOUT)
+    assert c.tick(WAIT + PROMOTION_TIMEOUT) == [Promote("c", 3, 2)]     # timed out
+
+
+def test_a_renewal_in_the_promoted_epoch_ends_the_promotion():
+    c = promoted()
+    c.observe_lease((2, 3), 3, WAIT + 500)                 # the candidate's LEADER
+    assert c.pending is None
+    c.replica_report("c", 3, True, 2, 2 * WAIT + 500)
+    assert c.tick(WAIT + 500 + WAIT) == [Promote("c", 3, 2, (2, 3))]   # the new primary died
+
+
+def test_a_renewal_seen_in_the_log_ends_the_promotion():
+    c = promoted()
+    c.observe_entry(3, "LEADER", 2, WAIT + 100)
+    assert c.pending is None
+
+
+def test_the_candidate_reporting_its_attempt_over_ends_the_promotion():
+    c = promoted()
+    c.replica_report("b", 2, True, 1, WAIT + 50)           # made before the attempt ended
+    assert c.pending is not None
+    c.replica_report("b", 2, True, 1, WAIT + 900, promotion_epoch=2)
+    assert c.pending is None
+    c.replica_report("c", 2, True, 1, 2 * WAIT)
+    assert c.tick(2 * WAIT) == [Promote("b", 3, 2)]        # after the usual full wait
+
+
+def test_another_replicas_report_does_not_end_the_promotion():
+    c = promoted()
+    c.replica_report("c", 2, True, 1, WAIT + 900, promotion_epoch=5)
+    assert c.pending is not None
+
+
+def test_a_higher_epoch_ends_the_promotion():
+    c = promoted()
+    c.observe_epoch(2)
+    assert c.pending is not None                           # its own seal
+    c.observe_epoch(3)                                     # someone sealed past it
+    assert c.pending is None
+
+
+def test_a_planned_handover_is_a_pending_promotion_too():
+    c = coordinator()
+    c.replica_report("b", 2, True, 1, 100)
+    assert c.handover("b", (1, 1), 100) == [Promote("b", 2, 2, (1, 1))]
+    c.replica_report("c", 2, True, 1, 100 + 2 * WAIT)
+    assert c.tick(100 + 2 * WAIT) == []
 
 
 def test_refused_seal_raises_the_epoch():
