@@ -253,20 +253,22 @@ void blocking_signal_key(engine *e, const char *key, size_t len)
  * hold up the waiters behind it. */
 static void serve_key(engine *e, const char *key, size_t len)
 {
-    /* Each round serves a waiter (which leaves the queue) or passes one
-     * over; the queue only shrinks during a pass (served clients resume
-     * later, from before-sleep), so the skipped ones stay at its front. */
-    long long bound = 2 * B.count + 1;
-    long long skip = 0;
-    while (bound-- > 0) {
+    key_queue *q = queue_get(key, len, 0, NULL);
+    if (!q) return;
+    q->ready = 0;
+    /* One walk from the head: each round serves the waiter under the cursor
+     * (it leaves the queue) or passes it over, and moves on. The queue only
+     * shrinks during a pass (served clients resume later, from
+     * before-sleep), and a served client takes all its own waiters with it
+     * (BLPOP k k 0 waits twice on k), so the cursor steps past those first. */
+    long long bound = 1;
+    for (const waiter *w = q->head; w; w = w->next) bound++;
+    waiter *w = q->head;
+    while (w && bound-- > 0) {
         if (db_lookup_nostats(e, key, len) == NULL) return;    /* nothing left to serve */
-        key_queue *q = queue_get(key, len, 0, NULL);
-        if (!q) return;
-        q->ready = 0;
-        waiter *w = q->head;
-        for (long long i = 0; i < skip && w; i++) w = w->next;
-        if (!w) return;
         blocked_client *bc = w->bc;
+        waiter *next = w->next;
+        while (next && next->bc == bc) next = next->next;
         client *c = bc->c;
         c->argv = bc->argv;
         c->argc = bc->argc;
@@ -274,13 +276,14 @@ static void serve_key(engine *e, const char *key, size_t len)
         effect_begin(e);         /* a served pop is a record of its own */
         int r = bc->req.serve(c, &bc->req, key, len);
         effect_end(e);
-        if (r == 0) {            /* not this waiter's type (or the key went): next one */
+        if (r == 0) {            /* not this waiter's type: the next one */
             c->argc = 0;
             c->argv = NULL;
-            skip++;
+            w = w->next;
             continue;
         }
-        blocked_finish(bc);
+        blocked_finish(bc);      /* frees bc's waiters, w among them, not `next` */
+        w = next;
     }
 }
 

@@ -643,13 +643,15 @@ enum { BLK_POP, BLK_MPOP, BLK_MOVE };
 static int serve_list(client *c, const block_req *req, const char *key, size_t keylen)
 {
     marg k = {key, keylen};
-    mobj *o = db_lookup_nostats(c->eng, key, keylen);
+    /* Lookups as a write's: an expired key is deleted (and logged), not
+     * served from, and an expired destination is not pushed into. */
+    mobj *o = db_lookup_write(c, key, keylen);
     if (!o || o->type != OBJ_LIST || QL(o)->count == 0) return 0;
     int where = req->arg_a;
     if (req->arg_b == BLK_MOVE) {
         int wt = (int)req->arg_c;
         const marg *dst = &c->argv[2];
-        mobj *dobj = db_lookup_nostats(c->eng, dst->ptr, dst->len);
+        mobj *dobj = db_lookup_write(c, dst->ptr, dst->len);
         if (dobj && dobj->type != OBJ_LIST) {
             reply_err_wrongtype(c);
             return -1;

@@ -1349,7 +1349,7 @@ enum { BZ_POP, BZ_MPOP };
 /* block_serve_fn: a waited-for key became ready. */
 static int serve_zset(client *c, const block_req *req, const char *key, size_t keylen)
 {
-    mobj *o = db_lookup_nostats(c->eng, key, keylen);
+    mobj *o = db_lookup_write(c, key, keylen);     /* an expired key serves nobody */
     if (!o || o->type != OBJ_ZSET || zobj_length(o) == 0) return 0;
     marg k = { key, keylen };
     if (req->arg_b == BZ_MPOP) return zset_serve_zmpop(c, &k, req->arg_a, req->arg_c);

@@ -374,3 +374,34 @@ def test_client_unblock(node, redis_server):
     assert seen["node"] == seen["redis"]
     assert seen["node"][1] == b"*-1\r\n"
     assert seen["node"][8] == b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
+
+
+def test_blocked_clients_on_one_key_many_times_and_expired_keys(node, redis_server):
+    """A client waiting on one key five times (BLPOP k k k k k) ahead of a
+    sorted-set waiter; BLMOVE into a destination that expired, and from a
+    source that expired, while blocked. Compared with redis-server."""
+    seen = {}
+    for name, srv in both_servers(node, redis_server):
+        w, a, b, m = (RawConn(srv.host, srv.port) for _ in range(4))
+        try:
+            assert w.call("FLUSHALL") == b"+OK\r\n"
+            if name == "node":            # the lookup must expire it, not the cron
+                assert w.call("DEBUG", "SET-ACTIVE-EXPIRE", "0") == b"+OK\r\n"
+            a.send("BLPOP", "k", "k", "k", "k", "k", "5")
+            time.sleep(0.05)
+            b.send("BZPOPMIN", "k", "5")
+            time.sleep(0.05)
+            w.call("ZADD", "k", "1", "m")
+            first = b.read_reply()
+            w.call("SET", "dst", "str", "PX", "50")
+            m.send("BLMOVE", "src", "dst", "LEFT", "RIGHT", "5")
+            time.sleep(0.15)                          # dst has expired
+            w.call("RPUSH", "src", "e")
+            moved = (m.read_reply(), w.call("LRANGE", "dst", "0", "-1"), w.call("TYPE", "dst"))
+            w.call("RPUSH", "k", "late")
+            seen[name] = (first, moved, a.read_reply())
+        finally:
+            for conn in (w, a, b, m):
+                conn.close()
+    assert seen["node"] == seen["redis"]
+    assert seen["node"][1][1] == b"*1\r\n$1\r\ne\r\n"
