@@ -210,8 +210,10 @@ size_t command_effect_estimate(int argc, const marg *argv)
 }
 
 /* What a write may log before its own effects: a DEL for each key argument
- * it finds expired (db.c logs the deletion first). */
-#define EXPIRED_KEY_ALLOWANCE 80
+ * it finds expired (db.c logs the deletion first; ~76 bytes past the key),
+ * with some to spare for effects a little longer than their arguments
+ * (INCR's SET k <20 digits> KEEPTTL, HINCRBY's HSET k f <result>). */
+#define EXPIRED_KEY_ALLOWANCE 128
 
 /* An upper bound of the record a write logs: its arguments, plus a DEL for
  * each of its keys. Writes that log their results (SORT ... STORE, pops with a
@@ -220,6 +222,17 @@ size_t command_effect_estimate(int argc, const marg *argv)
 size_t write_effect_estimate(const mcommand *cmd, int argc, const marg *argv)
 {
     size_t n = command_effect_estimate(argc, argv);
+    if (cmd->proc == memorydbOnceCommand && argc > 4) {
+        /* MEMORYDB.ONCE id req acked <command ...>: the wrapped command's keys
+         * (ONCE has none of its own in the table), and the records ONCE
+         * keeps (once.c prunes old ones only while the record has room). */
+        const mcommand *inner = command_lookup(argv[4].ptr, argv[4].len);
+        n += once_effect_allowance();
+        if (inner == NULL || inner->proc == memorydbOnceCommand)
+            return n;
+        return n - command_effect_estimate(argc - 4, argv + 4) +
+               write_effect_estimate(inner, argc - 4, argv + 4);
+    }
     int stack[64];
     int *keys = argc <= 64 ? stack : zmalloc(sizeof(int) * (size_t)argc);
     int nkeys = (cmd->flags & CMD_MOVABLEKEYS) ? command_find_keys(cmd, argc, argv, keys, argc)

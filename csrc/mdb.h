@@ -352,6 +352,7 @@ int command_get_keys(const mcommand *cmd, int argc, const marg *argv, int *out, 
 size_t command_effect_estimate(int argc, const marg *argv);  /* bytes a write may log */
 size_t write_effect_estimate(const mcommand *cmd, int argc, const marg *argv);
 int write_too_large_for_the_log(client *c, const mcommand *cmd);  /* replied if so */
+size_t once_effect_allowance(void);   /* once.c: what MEMORYDB.ONCE logs beside the command */
 void reply_err_write_too_large(client *c);    /* -ERR write too large for the durable log */
 int server_requires_auth(void);               /* config.c: requirepass is set */
 void client_default_auth(client *c);          /* networking.c: new or RESET connection */

@@ -64,6 +64,26 @@ static const mobj *once_lookup(engine *e, const char *key, size_t len)
     return o;
 }
 
+/* What a retry gets when the original reply was too large to log with the
+ * write (the write itself ran once). */
+#define ONCE_REPLY_NOT_KEPT \
+    "-ERR MEMORYDB.ONCE: this request ran, but its reply was too large to keep for retries\r\n"
+
+/* The most once_store logs for a value of vlen bytes under a klen-byte key. */
+static size_t once_store_bytes(size_t klen, size_t vlen)
+{
+    const marg fixed[2] = {{"SET", 3}, {NULL, klen}};
+    return effect_run_bytes(fixed, 2, 3, vlen + 4 + 20, 3);   /* value, PXAT, the time */
+}
+
+size_t once_effect_allowance(void)
+{
+    /* the reply record (placeholder at most; larger ones are checked) and
+     * the acked meta record */
+    return once_store_bytes(ONCE_KEY_MAX, sizeof(ONCE_REPLY_NOT_KEPT)) +
+           once_store_bytes(ONCE_KEY_MAX, 24);
+}
+
 /* SET key val PXAT now+TTL, in memory and as an effect. */
 static void once_store(engine *e, const char *key, size_t klen, const char *val, size_t vlen)
 {
@@ -92,6 +112,8 @@ static void once_prune(engine *e, const marg *id, long long acked)
         from = acked - ONCE_PRUNE_MAX + 1;   /* older ones expire by TTL */
     for (long long r = from; r <= acked; r++) {
         size_t klen = once_key(key, id, r);
+        if (!effect_room(e, effect_del_bytes(klen)))
+            break;                           /* the record is full: the TTL takes the rest */
         if (db_lookup_nostats(e, key, klen) && db_delete(e, key, klen))
             effect_emit_del(e, key, klen);
     }
@@ -171,5 +193,14 @@ void memorydbOnceCommand(client *c)
         return;
     assert(c->reply_len >= before);
     klen = once_key(key, id, reqno);
-    once_store(e, key, klen, c->reply + before, c->reply_len - before);
+    const char *reply = c->reply + before;
+    size_t rlen = c->reply_len - before;
+    if (!effect_room(e, once_store_bytes(klen, rlen))) {
+        /* The write ran, but the record cannot also hold its reply (a
+         * GETSET of a value near the log's limit): remember that it ran,
+         * so a retry still runs nothing and says so. */
+        reply = ONCE_REPLY_NOT_KEPT;
+        rlen = sizeof(ONCE_REPLY_NOT_KEPT) - 1;
+    }
+    once_store(e, key, klen, reply, rlen);
 }

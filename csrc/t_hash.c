@@ -559,6 +559,12 @@ void hincrbyfloatCommand(client *c)
         reply_error(c, "ERR increment would produce NaN or Infinity");
         return;
     }
+    const marg fixed[3] = {{"HSET", 4}, *key, *f};   /* the logged result may be ~5000 digits */
+    if (!effect_room(c->eng, effect_run_bytes(fixed, 3, 1, (size_t)n, 1))) {
+        if (created) obj_decr_ref(o);
+        reply_err_write_too_large(c);
+        return;
+    }
     hash_set(o, f->ptr, f->len, out, (size_t)n);
     finish_write(c, key, o, created);
     emit_hset(c->eng, key, f, out, (size_t)n);

@@ -276,13 +276,17 @@ void randomkeyCommand(client *c) {
             continue;
         }
         if (!key_hidden(e, key, sds_len(key))) break;
-        if (db_may_expire_now(c, sds_len(key))) {
-            db_lookup_write(c, key, sds_len(key));   /* deletes it, logs DEL */
+        if (!e->expire_enabled) {
+            tries++;      /* a replica keeps it (after all tries Redis returns it too) */
+        } else {
+            if (db_may_expire_now(c, sds_len(key))) {
+                db_lookup_write(c, key, sds_len(key));   /* deletes it, logs DEL */
+                deletes++;
+            } else {
+                tries++;  /* the record is full: hidden, never returned */
+            }
             sds_free(key);
             key = NULL;
-            deletes++;
-        } else {
-            tries++;                 /* a replica keeps it; so does a full record */
         }
     }
     if (key == NULL) reply_null(c);

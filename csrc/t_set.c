@@ -452,6 +452,12 @@ static void spop_one(client *c, mobj *o)
     engine *e = c->eng;
     const marg *key = &c->argv[1];
     sds m = set_random_member(o);
+    const marg fixed[2] = {{"SREM", 4}, *key};
+    if (!effect_room(e, effect_run_bytes(fixed, 2, 1, sds_len(m), 1))) {
+        sds_free(m);            /* a member can be as large as the record (inside EXEC) */
+        reply_err_write_too_large(c);
+        return;
+    }
     set_remove(o, m, sds_len(m));
     marg argv[3] = {{"SREM", 4}, *key, {m, sds_len(m)}};
     effect_emit(e, 3, argv);

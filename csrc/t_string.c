@@ -530,6 +530,13 @@ void incrbyfloatCommand(client *c)
         reply_error(c, "ERR increment would produce NaN or Infinity");
         return;
     }
+    /* The result is logged, and it can be ~5000 digits longer than the
+     * increment: inside EXEC the record may not have room left for it. */
+    const marg fixed[3] = {{"SET", 3}, *key, {"KEEPTTL", 7}};
+    if (!effect_room(e, effect_run_bytes(fixed, 3, 1, (size_t)n, 1))) {
+        reply_err_write_too_large(c);
+        return;
+    }
     /* Redis keeps INCRBYFLOAT's result as text even when it looks like an
      * integer ("3"), so OBJECT ENCODING says embstr, not int. */
     db_set(e, key->ptr, key->len, obj_create_string_noint(out, (size_t)n), 1);

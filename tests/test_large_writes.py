@@ -208,3 +208,58 @@ def test_reads_that_meet_many_expired_keys_delete_only_what_one_record_takes(clu
     wait_for(lambda: r.dbsize() == 2, 60, "active expiry to delete the rest")
     rep = client(c.replica_nodes()[0])
     wait_for(lambda: rep.dbsize() == 2, 60, "the replica to apply the deletions")
+
+
+def test_a_record_near_the_limit_leaves_no_way_to_overflow_it(cluster_factory):
+    """Inside EXEC the record holds the earlier writes, so a later one may
+    find little room: SPOP of one large member, INCRBYFLOAT and HINCRBYFLOAT
+    (whose logged result can be ~5000 digits), RANDOMKEY meeting expired keys,
+    and MEMORYDB.ONCE storing a large reply each stopped the node (found by
+    a review); now each is refused, hides, or keeps a short note instead."""
+    too_large = "write too large for the durable log"
+    c = cluster_factory(replicas=0)
+    r = client(c.primary)
+    with pytest.raises(redis.ResponseError, match=too_large) as exc:
+        r.set("probe", b"x" * (17 * MIB))
+    limit = int(str(exc.value).rsplit("at most ", 1)[1].split()[0])
+    r.sadd("s", b"m" * MIB)
+
+    def near_limit_then(*cmd, left=1000):
+        pipe = r.pipeline(transaction=True)
+        pipe.set("a", b"a" * (limit - left))
+        pipe.execute_command(*cmd)
+        return pipe.execute(raise_on_error=False)
+
+    for cmd in (("SPOP", "s"), ("INCRBYFLOAT", "f", "1e4000"),
+                ("HINCRBYFLOAT", "h", "f", "1e4000")):
+        ok, refused = near_limit_then(*cmd)
+        assert ok is True, cmd
+        assert isinstance(refused, redis.ResponseError) and too_large in str(refused), cmd
+    assert r.scard("s") == 1 and r.exists("f", "h") == 0
+
+    r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", 0)
+    names = [b"x" * 200 + str(i).encode() for i in range(2000)]
+    pipe = r.pipeline(transaction=False)
+    for name in names:
+        pipe.set(name, "v", px=20)
+    pipe.execute()
+    time.sleep(0.1)
+    for _ in range(5):
+        _ok, key = near_limit_then("RANDOMKEY", left=521)
+        assert key is None or r.exists(key) == 1, f"RANDOMKEY returned an expired key {key[:20]!r}"
+    r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", 1)
+
+    # MEMORYDB.ONCE remembers each reply in the same record as the write; a
+    # GETSET of a 12 MiB value cannot also hold its 12 MiB reply
+    r.set("big", b"o" * (12 * MIB))
+    assert r.execute_command("MEMORYDB.ONCE", "cid", 1, 0, "GETSET", "big", b"n" * (6 * MIB)) \
+        == b"o" * (12 * MIB)
+    with pytest.raises(redis.ResponseError, match="ran, but its reply was too large to keep"):
+        r.execute_command("MEMORYDB.ONCE", "cid", 1, 0, "GETSET", "big", b"n" * (6 * MIB))
+    assert r.strlen("big") == 6 * MIB                     # ran once
+    assert c.primary.proc.poll() is None
+    digest = r.execute_command("DEBUG", "DIGEST")
+    data_dir = c.data_dir
+    c.stop(remove_cluster_file=False)
+    c2 = cluster_factory(data_dir=data_dir, replicas=0)
+    assert client(c2.primary).execute_command("DEBUG", "DIGEST") == digest

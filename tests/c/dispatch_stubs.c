@@ -61,6 +61,8 @@ __attribute__((weak)) void snapshot_store_dir_for(const char *node_dir, char *ou
 __attribute__((weak)) int server_requires_auth(void) { return 0; }
 
 __attribute__((weak)) long long blocking_count(void) { return 0; }
+__attribute__((weak)) size_t once_effect_allowance(void) { return 0; }
+
 __attribute__((weak)) void blocking_signal_key(engine *e, const char *key, size_t len)
 {
     (void)e; (void)key; (void)len;   /* nobody blocked */
