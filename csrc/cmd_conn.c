@@ -7,6 +7,7 @@
  */
 #include "server.h"
 #include "blocking.h"
+#include "durable.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -332,6 +333,7 @@ static int id_in_args(uint64_t id, const long long *ids, int n)
 
 static void client_list_cmd(client *c)
 {
+    durable_reply_waits_for_keyspace();    /* shows what pending writes did to clients */
     int want_all = 1;
     long long ids[CLIENT_LIST_MAX_IDS];
     int nids = -1;
@@ -374,6 +376,7 @@ static void client_list_cmd(client *c)
 
 static void client_info_cmd(client *c)
 {
+    durable_reply_waits_for_keyspace();    /* shows what pending writes did to clients */
     sds s = client_info_string(sds_empty(), c);
     s = sds_cat(s, "\n");
     client_list_reply(c, s);
@@ -495,6 +498,7 @@ static void client_kill_cmd(client *c)
  * and answers 0 for an id that is not blocked (or not there). */
 static void client_unblock_cmd(client *c)
 {
+    durable_reply_waits_for_keyspace();    /* shows what pending writes did to clients */
     if (c->argc > 4) {
         reply_error_fmt(c, "ERR unknown subcommand or wrong number of arguments for '%.*s'. "
                            "Try CLIENT HELP.", c->argv[1].len > 128 ? 128 : (int)c->argv[1].len,

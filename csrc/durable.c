@@ -249,9 +249,23 @@ static void slot_bind(client *c)
 static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
 
 /* What the reply just appended to c must wait for. */
+/* Set by a command whose reply shows other clients' state (CLIENT LIST):
+ * this one reply waits like a whole-keyspace read. */
+static int reply_waits_for_keyspace;
+
+void durable_reply_waits_for_keyspace(void)
+{
+    if (D.active)
+        reply_waits_for_keyspace = 1;
+}
+
 static uint64_t reply_wait_seq(client *c)
 {
     uint64_t wait = D.cmd_seq;
+    if (reply_waits_for_keyspace) {
+        reply_waits_for_keyspace = 0;
+        return max_u64(wait, tracker_keyspace_barrier(D.trk));
+    }
     const mcommand *cmd = c->cmd;
     if (!cmd)
         return wait;
@@ -272,10 +286,70 @@ static uint64_t reply_wait_seq(client *c)
     return wait;
 }
 
+static void park_output(client *c, uint64_t wait);
+
+/* Subscribers holding a message published inside a write record still open
+ * (MULTI; SET k v; PUBLISH ch k-changed; EXEC): at most one entry per
+ * client (CLIENT_MSG_DEFERRED), so bounded by the number of clients. */
+static struct {
+    client **v;
+    size_t n, cap;
+} deferred;
+
+static void deferred_release(void)
+{
+    uint64_t wait = max_u64(tracker_keyspace_barrier(D.trk), D.cmd_seq);
+    for (size_t i = 0; i < deferred.n; i++) {
+        client *s = deferred.v[i];
+        if (s == NULL)
+            continue;                        /* freed meanwhile */
+        s->flags &= ~CLIENT_MSG_DEFERRED;
+        park_output(s, wait);
+    }
+    deferred.n = 0;
+}
+
 static void on_reply_ready(client *c)
 {
     uint64_t wait = reply_wait_seq(c);
+    if (deferred.n)
+        deferred_release();                  /* c's command closed its record: D.cmd_seq */
     D.cmd_seq = 0;
+    park_output(c, wait);
+}
+
+/* A message leaves only once every write made before the PUBLISH is
+ * committed, the publisher's own open record included: subscribers act on
+ * what they are told, and must never hear of a write the log could still
+ * lose. An open record has no seq yet (it is numbered when the command,
+ * e.g. EXEC, ends), so such a message waits for the publisher's reply. */
+static void on_message_ready(client *s, const client *publisher)
+{
+    const engine *e = publisher->eng;
+    if (e != NULL && sds_len(e->effect_buf) > 0) {
+        if (s->flags & CLIENT_MSG_DEFERRED)
+            return;                          /* already waiting: covers this one too */
+        if (deferred.n == deferred.cap) {
+            size_t cap = deferred.cap ? deferred.cap * 2 : 64;
+            client **v = realloc(deferred.v, cap * sizeof(*v));
+            if (v == NULL) {
+                client_close_async(s);       /* cannot hold it back: never release it early */
+                return;
+            }
+            deferred.v = v;
+            deferred.cap = cap;
+        }
+        s->flags |= CLIENT_MSG_DEFERRED;
+        deferred.v[deferred.n++] = s;
+        return;
+    }
+    park_output(s, tracker_keyspace_barrier(D.trk));
+}
+
+/* c's output up to its current end waits for `wait` (and for c's earlier
+ * parked output), or leaves now. */
+static void park_output(client *c, uint64_t wait)
+{
     if (c->fd < 0 || (uint32_t)c->fd >= D.nslots) {
         client_mark_released(c);
         return;
@@ -294,6 +368,11 @@ static void on_reply_ready(client *c)
 
 static void on_client_freeing(client *c)
 {
+    if (c->flags & CLIENT_MSG_DEFERRED) {
+        for (size_t i = 0; i < deferred.n; i++)
+            if (deferred.v[i] == c)
+                deferred.v[i] = NULL;
+    }
     if (c->fd >= 0 && (uint32_t)c->fd < D.nslots && D.slot_client[c->fd] == c) {
         tracker_slot_close(D.trk, (uint32_t)c->fd);
         D.slot_client[c->fd] = NULL;
@@ -633,6 +712,7 @@ int durable_start(void)
     server.eng->effect_ctx = NULL;
     server.eng->expire_enabled = 0;   /* until the replicator makes us primary */
     server.reply_ready = on_reply_ready;
+    server.message_ready = on_message_ready;
     server.client_freeing = on_client_freeing;
     D.started_ms = D.last_progress_ms = mono_ms();
     __atomic_store_n(&D.effects->producer_alive_ms, (uint64_t)D.started_ms, __ATOMIC_RELEASE);
@@ -648,6 +728,7 @@ void durable_stop(void)
     if (server.loop)
         ae_del(server.loop, D.wake_engine_fd, AE_READABLE);
     server.reply_ready = NULL;
+    server.message_ready = NULL;
     server.client_freeing = NULL;
     if (server.eng)
         server.eng->effect_sink = NULL;

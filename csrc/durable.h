@@ -85,6 +85,9 @@ void durable_cron(long long now_ms);
 
 int durable_role(void);                 /* ROLE_* (ROLE_PRIMARY without a log) */
 int durable_active(void);
+/* The reply being built shows other clients' state (CLIENT LIST/INFO, what
+ * CLIENT UNBLOCK found): it waits for every earlier write, as KEYS does. */
+void durable_reply_waits_for_keyspace(void);
 size_t durable_max_effect_bytes(void);  /* the largest write the log takes (SIZE_MAX without) */
 const durable_stats *durable_get_stats(void);
 uint64_t durable_epoch(void);

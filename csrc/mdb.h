@@ -196,6 +196,8 @@ typedef struct marg { const char *ptr; size_t len; } marg;
 #define CLIENT_DIRTY_CAS         (1 << 25)  /* a WATCHed key changed: EXEC replies a null array */
 #define CLIENT_DIRTY_EXEC        (1 << 26)  /* a command was refused while queueing: EXECABORT */
 #define CLIENT_PUBSUB            (1 << 27)  /* subscribed to a channel or pattern */
+#define CLIENT_MSG_DEFERRED      (1 << 28)  /* holds a message published inside an open write
+                                             * record: released once that record is numbered */
 
 struct mcommand;
 

@@ -307,16 +307,10 @@ static void delivery_done(client *s, client *publisher)
 {
     if (s == publisher)
         return;                  /* released with the publisher's own reply */
-    if (server.cfg.durability != DURABILITY_NONE && server.reply_ready && s->fd >= 0) {
-        /* The hook computes the wait from s->cmd's keys: a message waits for
-         * nothing of its own, only for s's earlier replies. */
-        const mcommand *cmd = s->cmd;
-        int argc = s->argc;
-        s->cmd = NULL;
-        s->argc = 0;
-        server.reply_ready(s);
-        s->cmd = cmd;
-        s->argc = argc;
+    if (server.cfg.durability != DURABILITY_NONE && server.message_ready && s->fd >= 0) {
+        /* Waits for s's earlier replies and for every write made before the
+         * PUBLISH (durable.c). */
+        server.message_ready(s, publisher);
     } else {
         client_mark_released(s);
     }
@@ -327,7 +321,10 @@ static int can_receive(client *s)
 {
     if (s->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY))
         return 0;
-    if (s->fd >= 0 && (long long)(s->reply_len - s->reply_sent) > PUBSUB_OUTPUT_MAX) {
+    /* Only output that may leave counts: bytes parked for the log (replies
+     * to s's own reads of uncommitted keys) must not decide anything another
+     * client can see, such as PUBLISH's count. */
+    if (s->fd >= 0 && (long long)(s->reply_released - s->reply_sent) > PUBSUB_OUTPUT_MAX) {
         client_close_async(s);
         return 0;
     }

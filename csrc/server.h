@@ -65,6 +65,9 @@ typedef struct server_state {
      * path calls client_mark_released() when the log allows. client_freeing
      * runs before a socket client is freed, so parked state can be dropped. */
     void (*reply_ready)(client *c);
+    /* A pub/sub message was appended to subscriber s's output during
+     * publisher's command: it must wait for every write made before it. */
+    void (*message_ready)(client *s, const client *publisher);
     void (*client_freeing)(client *c);
 } server_state;
 

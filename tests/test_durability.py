@@ -182,6 +182,50 @@ def test_not_yet_durable_write_is_invisible(cluster_factory):
     assert client(c).get("hazard") == b"new"
 
 
+def test_what_derives_from_a_pending_write_stays_invisible(cluster_factory):
+    """Not only the value: a PUBLISH made after a pending write (pipelined,
+    or in the same transaction), DEBUG DIGEST-VALUE and CLIENT LIST all
+    reflect it, so each waits until it commits (they answered at once)."""
+    from helpers import RawConn
+    c = cluster_factory(replicas=0, durability_timeout_ms=30000, lease_ms=20000)
+    host, port = "127.0.0.1", c.port
+    sub, writer, tx, digest, lister = (RawConn(host, port) for _ in range(5))
+    stopped = [c.logd("a"), c.logd("b")]
+    try:
+        assert sub.call("SUBSCRIBE", "ch").startswith(b"*3\r\n$9\r\nsubscribe")
+        for child in stopped:
+            kill_group(child.pid, signal.SIGSTOP)
+        writer.send("SET", "s", "NEW")
+        writer.send("PUBLISH", "ch", "s-is-NEW")
+        tx.send("MULTI")
+        tx.send("SET", "k", "NEW")
+        tx.send("PUBLISH", "ch", "k-is-NEW")
+        tx.send("EXEC")
+        time.sleep(0.3)
+        digest.send("DEBUG", "DIGEST-VALUE", "s")
+        lister.send("CLIENT", "LIST")
+        for conn, what in ((sub, "a message about a pending write"),
+                           (digest, "DEBUG DIGEST-VALUE of a pending write"),
+                           (lister, "CLIENT LIST while writes are pending")):
+            try:
+                got = conn.read_reply(timeout=1.0)
+            except TimeoutError:
+                continue
+            raise AssertionError(f"{what} answered before the commit: {got[:120]!r}")
+    finally:
+        for child in stopped:
+            kill_group(child.pid, signal.SIGCONT)
+    messages = {sub.read_reply(timeout=CLIENT_TIMEOUT_S) for _ in range(2)}
+    assert messages == {b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$8\r\ns-is-NEW\r\n",
+                        b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$8\r\nk-is-NEW\r\n"}
+    assert writer.read_reply(timeout=CLIENT_TIMEOUT_S) == b"+OK\r\n"
+    assert writer.read_reply(timeout=CLIENT_TIMEOUT_S) == b":1\r\n"
+    assert digest.read_reply(timeout=CLIENT_TIMEOUT_S).startswith(b"*1\r\n+")
+    assert lister.read_reply(timeout=CLIENT_TIMEOUT_S).startswith(b"$")
+    for conn in (sub, writer, tx, digest, lister):
+        conn.close()
+
+
 # ------------------------------------------------------------------ 3. replicas
 
 # Other data types join the workload as their commands land in the engine
