@@ -326,19 +326,25 @@ static void emit_rpush_chunk(engine *e, const marg *key, marg *argv, int nitems)
     effect_emit(e, nitems + 2, argv);
 }
 
-/* Builds the result list and logs DEL dest + RPUSH dest chunks. */
-static mobj *build_result(client *c, elem_vec *ev, const sort_opts *so, long long start, long long end)
+/* Builds the result list; *bytes gets the total length of its elements. */
+static mobj *build_result(client *c, elem_vec *ev, const sort_opts *so, long long start, long long end,
+                          size_t *bytes)
 {
     mobj *res = obj_create_from_ll(0);    /* a plain mobj, retyped as a list below */
     res->type = OBJ_LIST;
     res->encoding = ENC_QUICKLIST;
     res->ptr = ql_create();
+    *bytes = 0;
     for (long long j = start; j <= end; j++) {
-        if (!so->ngets) ql_push(res->ptr, QL_TAIL, ev->v[j].obj, sds_len(ev->v[j].obj));
+        if (!so->ngets) {
+            ql_push(res->ptr, QL_TAIL, ev->v[j].obj, sds_len(ev->v[j].obj));
+            *bytes += sds_len(ev->v[j].obj);
+        }
         for (int g = 0; g < so->ngets; g++) {
             sds v = lookup_by_pattern(c, so->gets[g], ev->v[j].obj);
             if (v) ql_push(res->ptr, QL_TAIL, v, sds_len(v));
             else ql_push(res->ptr, QL_TAIL, "", 0);   /* missing GET stores "" */
+            *bytes += v ? sds_len(v) : 0;
             sds_free(v);
         }
     }
@@ -371,35 +377,23 @@ static void log_result(engine *e, const marg *key, const mobj *res)
     zfree(argv);
 }
 
-/* The most log_result emits for res under key. */
-static size_t result_effect_bytes(const marg *key, const mobj *res)
+/* The most log_result emits for res (elements of `bytes` in all) under key. */
+static size_t result_effect_bytes(const marg *key, const mobj *res, size_t bytes)
 {
-    const quicklist *ql = res->ptr;
-    char buf[LL_BUF];
-    size_t bytes = 0;
-    ql_pos pos;
-    int ok = ql_first(ql, &pos);
-    while (ok) {
-        ql_entry en;
-        size_t len;
-        ql_get(&pos, &en);
-        (void)ql_entry_bytes(&en, buf, &len);
-        bytes += len;
-        ok = ql_next(ql, &pos);
-    }
     const marg del = {"DEL", 3};
     const marg rpush[2] = {{"RPUSH", 5}, *key};
     return effect_run_bytes(&del, 1, 1, key->len, 1) +
-           effect_run_bytes(rpush, 2, ql->count, bytes, SORT_EFFECT_CHUNK);
+           effect_run_bytes(rpush, 2, ((const quicklist *)res->ptr)->count, bytes, SORT_EFFECT_CHUNK);
 }
 
 static void store_sorted(client *c, elem_vec *ev, const sort_opts *so, long long start, long long end)
 {
     engine *e = c->eng;
     const marg *dst = so->storekey;
-    mobj *res = build_result(c, ev, so, start, end);
+    size_t bytes;
+    mobj *res = build_result(c, ev, so, start, end, &bytes);
     long long n = (long long)((quicklist *)res->ptr)->count;
-    if (n > 0 && !effect_room(e, result_effect_bytes(dst, res))) {
+    if (n > 0 && !effect_room(e, result_effect_bytes(dst, res, bytes))) {
         obj_decr_ref(res);          /* the log could not take it: nothing stored */
         reply_err_write_too_large(c);
         return;
