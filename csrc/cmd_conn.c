@@ -498,7 +498,6 @@ static void client_kill_cmd(client *c)
  * and answers 0 for an id that is not blocked (or not there). */
 static void client_unblock_cmd(client *c)
 {
-    durable_reply_waits_for_keyspace();    /* shows what pending writes did to clients */
     if (c->argc > 4) {
         reply_error_fmt(c, "ERR unknown subcommand or wrong number of arguments for '%.*s'. "
                            "Try CLIENT HELP.", c->argv[1].len > 128 ? 128 : (int)c->argv[1].len,
@@ -520,10 +519,13 @@ static void client_unblock_cmd(client *c)
     long long bound = server.connected_clients + 1;
     for (client *o = server.clients_head; o && bound-- > 0; o = o->next_all) {
         if ((long long)o->id == id) {
-            reply_ll(c, blocking_unblock(o, with_error));
+            int unblocked = blocking_unblock(o, with_error);   /* o's reply is made first */
+            durable_reply_waits_for_keyspace();   /* whether o waited shows pending writes */
+            reply_ll(c, unblocked);
             return;
         }
     }
+    durable_reply_waits_for_keyspace();
     reply_ll(c, 0);
 }
 

@@ -288,8 +288,9 @@ static uint64_t reply_wait_seq(client *c)
 
 static void park_output(client *c, uint64_t wait);
 
-/* Subscribers holding a message published inside a write record still open
- * (MULTI; SET k v; PUBLISH ch k-changed; EXEC): at most one entry per
+/* Clients holding output made inside a write record still open (a message
+ * in MULTI; SET k v; PUBLISH ch k-changed; EXEC, or the reply CLIENT UNBLOCK
+ * gives the client it unblocks in such an EXEC): at most one entry per
  * client (CLIENT_MSG_DEFERRED), so bounded by the number of clients. */
 static struct {
     client **v;
@@ -309,11 +310,25 @@ static void deferred_release(void)
     deferred.n = 0;
 }
 
+static void defer_output(client *s);
+
+/* Whether output made now follows writes in a record not yet numbered (a
+ * reply or message produced inside EXEC after a write, such as the reply
+ * CLIENT UNBLOCK gives the client it unblocks). */
+static int record_open(const engine *e)
+{
+    return e != NULL && e->effect_depth > 0 && sds_len(e->effect_buf) > 0;
+}
+
 static void on_reply_ready(client *c)
 {
+    if (record_open(c->eng)) {
+        defer_output(c);                     /* released with the open record's seq */
+        return;
+    }
     uint64_t wait = reply_wait_seq(c);
     if (deferred.n)
-        deferred_release();                  /* c's command closed its record: D.cmd_seq */
+        deferred_release();                  /* the record is closed: D.cmd_seq has its seq */
     D.cmd_seq = 0;
     park_output(c, wait);
 }
@@ -325,25 +340,30 @@ static void on_reply_ready(client *c)
  * e.g. EXEC, ends), so such a message waits for the publisher's reply. */
 static void on_message_ready(client *s, const client *publisher)
 {
-    const engine *e = publisher->eng;
-    if (e != NULL && sds_len(e->effect_buf) > 0) {
-        if (s->flags & CLIENT_MSG_DEFERRED)
-            return;                          /* already waiting: covers this one too */
-        if (deferred.n == deferred.cap) {
-            size_t cap = deferred.cap ? deferred.cap * 2 : 64;
-            client **v = realloc(deferred.v, cap * sizeof(*v));
-            if (v == NULL) {
-                client_close_async(s);       /* cannot hold it back: never release it early */
-                return;
-            }
-            deferred.v = v;
-            deferred.cap = cap;
-        }
-        s->flags |= CLIENT_MSG_DEFERRED;
-        deferred.v[deferred.n++] = s;
+    if (record_open(publisher->eng)) {
+        defer_output(s);
         return;
     }
     park_output(s, tracker_keyspace_barrier(D.trk));
+}
+
+/* Holds s's output until the open record is numbered (deferred_release). */
+static void defer_output(client *s)
+{
+    if (s->flags & CLIENT_MSG_DEFERRED)
+        return;                              /* already waiting: covers this output too */
+    if (deferred.n == deferred.cap) {
+        size_t cap = deferred.cap ? deferred.cap * 2 : 64;
+        client **v = realloc(deferred.v, cap * sizeof(*v));
+        if (v == NULL) {
+            client_close_async(s);           /* cannot hold it back: never release it early */
+            return;
+        }
+        deferred.v = v;
+        deferred.cap = cap;
+    }
+    s->flags |= CLIENT_MSG_DEFERRED;
+    deferred.v[deferred.n++] = s;
 }
 
 /* c's output up to its current end waits for `wait` (and for c's earlier

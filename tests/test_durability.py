@@ -189,22 +189,34 @@ def test_what_derives_from_a_pending_write_stays_invisible(cluster_factory):
     from helpers import RawConn
     c = cluster_factory(replicas=0, durability_timeout_ms=30000, lease_ms=20000)
     host, port = "127.0.0.1", c.port
-    sub, writer, tx, digest, lister = (RawConn(host, port) for _ in range(5))
+    sub, writer, tx, digest, lister, waiter, waiter2, unblocker = (
+        RawConn(host, port) for _ in range(8))
     stopped = [c.logd("a"), c.logd("b")]
     try:
         assert sub.call("SUBSCRIBE", "ch").startswith(b"*3\r\n$9\r\nsubscribe")
+        assert writer.call("RPUSH", "q2", "v") == b":1\r\n"
+        waiter_id = waiter.call("CLIENT", "ID").strip(b":\r\n")
+        waiter2_id = waiter2.call("CLIENT", "ID").strip(b":\r\n")
+        waiter.send("BLPOP", "q", "0")
         for child in stopped:
             kill_group(child.pid, signal.SIGSTOP)
         writer.send("SET", "s", "NEW")
         writer.send("PUBLISH", "ch", "s-is-NEW")
+        writer.send("DEL", "q2")
         tx.send("MULTI")
         tx.send("SET", "k", "NEW")
         tx.send("PUBLISH", "ch", "k-is-NEW")
+        tx.send("CLIENT", "UNBLOCK", waiter_id)     # its reply follows the SET in the record
         tx.send("EXEC")
         time.sleep(0.3)
+        waiter2.send("BLPOP", "q2", "0")           # blocks only because the DEL is pending
+        time.sleep(0.2)
+        unblocker.send("CLIENT", "UNBLOCK", waiter2_id)
         digest.send("DEBUG", "DIGEST-VALUE", "s")
         lister.send("CLIENT", "LIST")
         for conn, what in ((sub, "a message about a pending write"),
+                           (waiter, "the reply of a client unblocked after a pending write"),
+                           (unblocker, "CLIENT UNBLOCK of a client blocked by a pending DEL"),
                            (digest, "DEBUG DIGEST-VALUE of a pending write"),
                            (lister, "CLIENT LIST while writes are pending")):
             try:
@@ -222,7 +234,10 @@ def test_what_derives_from_a_pending_write_stays_invisible(cluster_factory):
     assert writer.read_reply(timeout=CLIENT_TIMEOUT_S) == b":1\r\n"
     assert digest.read_reply(timeout=CLIENT_TIMEOUT_S).startswith(b"*1\r\n+")
     assert lister.read_reply(timeout=CLIENT_TIMEOUT_S).startswith(b"$")
-    for conn in (sub, writer, tx, digest, lister):
+    assert waiter.read_reply(timeout=CLIENT_TIMEOUT_S) == b"*-1\r\n"
+    assert unblocker.read_reply(timeout=CLIENT_TIMEOUT_S) == b":1\r\n"
+    assert waiter2.read_reply(timeout=CLIENT_TIMEOUT_S) == b"*-1\r\n"
+    for conn in (sub, writer, tx, digest, lister, waiter, waiter2, unblocker):
         conn.close()
 
 
