@@ -147,6 +147,6 @@ int effect_room(const engine *e, size_t more)
     if (e->replaying) return 1;                /* applying the log: already logged */
     size_t limit = durable_max_effect_bytes();
     if (limit == SIZE_MAX) return 1;           /* no log behind this engine */
-    size_t used = sds_len(e->effect_buf);
+    size_t used = sds_len(e->effect_buf) + e->effect_reserve;
     return used <= limit && more <= limit - used;
 }

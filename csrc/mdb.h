@@ -110,6 +110,8 @@ typedef struct engine {
     engine_stats stats;
     unsigned long expire_cursor;/* active-expire scan position */
     int effect_depth;           /* open effect_begin() brackets: nested ones share one record */
+    size_t effect_reserve;      /* record bytes kept back from effect_room() (MEMORYDB.ONCE's
+                                 * own records while the command it wraps runs) */
 } engine;
 
 engine *engine_create(void);

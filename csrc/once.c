@@ -120,7 +120,8 @@ static void once_prune(engine *e, const marg *id, long long acked)
     char num[32];
     size_t nlen = (size_t)ll2string(num, sizeof(num), acked);
     mlen = once_key(key, id, -1);
-    once_store(e, key, mlen, num, nlen);
+    if (effect_room(e, once_store_bytes(mlen, nlen)))
+        once_store(e, key, mlen, num, nlen);   /* else the next call prunes from the old mark */
 }
 
 /* Runs argv[4..] as the command itself would run (same proc, same effect
@@ -187,9 +188,14 @@ void memorydbOnceCommand(client *c)
         reply_raw(c, v, vlen);
         return;
     }
-    once_prune(e, id, acked);
     size_t before = c->reply_len;
-    if (!once_run(c))
+    /* The wrapped command's own room checks leave room for the note below
+     * (write_effect_estimate counted it for the dispatcher's check). */
+    assert(e->effect_reserve == 0);
+    e->effect_reserve = once_store_bytes(ONCE_KEY_MAX, sizeof(ONCE_REPLY_NOT_KEPT));
+    int ran = once_run(c);
+    e->effect_reserve = 0;
+    if (!ran)
         return;
     assert(c->reply_len >= before);
     klen = once_key(key, id, reqno);
@@ -203,4 +209,7 @@ void memorydbOnceCommand(client *c)
         rlen = sizeof(ONCE_REPLY_NOT_KEPT) - 1;
     }
     once_store(e, key, klen, reply, rlen);
+    /* Last, with what room is left: forgetting acknowledged records can
+     * wait for a later call, or for their TTL. */
+    once_prune(e, id, acked);
 }

@@ -25,6 +25,7 @@
 /* Redis' pubsub client class hard limit: a subscriber that stopped reading
  * is disconnected rather than allowed to grow without bound. */
 #define PUBSUB_OUTPUT_MAX (32LL * 1024 * 1024)
+#define PUBSUB_PARKED_MAX (8 * PUBSUB_OUTPUT_MAX)    /* released or parked for the log */
 #define SUBS_MAX          (1 << 24)      /* subscribers of one channel */
 
 typedef struct subs {
@@ -321,10 +322,13 @@ static int can_receive(client *s)
 {
     if (s->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY))
         return 0;
-    /* Only output that may leave counts: bytes parked for the log (replies
-     * to s's own reads of uncommitted keys) must not decide anything another
-     * client can see, such as PUBLISH's count. */
-    if (s->fd >= 0 && (long long)(s->reply_released - s->reply_sent) > PUBSUB_OUTPUT_MAX) {
+    /* Only output that may leave counts against the limit: bytes parked
+     * for the log (replies to s's own reads of uncommitted keys, messages
+     * waiting for earlier writes) must not decide anything another client
+     * can see, such as PUBLISH's count. Parked bytes still have a bound, far
+     * above it, so a log that stalls cannot make them grow without end. */
+    if (s->fd >= 0 && ((long long)(s->reply_released - s->reply_sent) > PUBSUB_OUTPUT_MAX ||
+                       (long long)(s->reply_len - s->reply_sent) > PUBSUB_PARKED_MAX)) {
         client_close_async(s);
         return 0;
     }

@@ -263,3 +263,27 @@ def test_a_record_near_the_limit_leaves_no_way_to_overflow_it(cluster_factory):
     c.stop(remove_cluster_file=False)
     c2 = cluster_factory(data_dir=data_dir, replicas=0)
     assert client(c2.primary).execute_command("DEBUG", "DIGEST") == digest
+
+
+def test_memorydb_once_keeps_its_own_records_within_the_limit(cluster_factory):
+    """ONCE adds records of its own to the wrapped command's: the reply it
+    remembers, and DELs of acknowledged ones. Pruning 4096 of those before a
+    SET that just fit, or a BITOP whose result left no room for the note,
+    each stopped the node (found by a review)."""
+    c = cluster_factory(replicas=0)
+    r = client(c.primary)
+    with pytest.raises(redis.ResponseError, match="write too large") as exc:
+        r.set("probe", b"x" * (17 * MIB))
+    limit = int(str(exc.value).rsplit("at most ", 1)[1].split()[0])
+    cid = "i" * 64
+    pipe = r.pipeline(transaction=False)
+    for req in range(1, 4097):
+        pipe.execute_command("MEMORYDB.ONCE", cid, req, 0, "SET", "x", req)
+    pipe.execute()
+    assert r.execute_command("MEMORYDB.ONCE", cid, 4097, 4096, "SET", "big",
+                             b"b" * (limit - 1200)) == b"OK"
+    r.setrange("src", limit - 141, "x")
+    with pytest.raises(redis.ResponseError, match="write too large"):
+        r.execute_command("MEMORYDB.ONCE", cid, 4098, 4097, "BITOP", "NOT", "d", "src")
+    assert r.exists("d") == 0
+    assert c.primary.proc.poll() is None and r.strlen("big") == limit - 1200
