@@ -516,17 +516,16 @@ static void client_unblock_cmd(client *c)
     long long id;
     if (arg_get_ll(c, &c->argv[2], &id, NULL) != 0)
         return;
+    int unblocked = 0;
     long long bound = server.connected_clients + 1;
     for (client *o = server.clients_head; o && bound-- > 0; o = o->next_all) {
         if ((long long)o->id == id) {
-            int unblocked = blocking_unblock(o, with_error);   /* o's reply is made first */
-            durable_reply_waits_for_keyspace();   /* whether o waited shows pending writes */
-            reply_ll(c, unblocked);
-            return;
+            unblocked = blocking_unblock(o, with_error);   /* o's reply is made first */
+            break;
         }
     }
-    durable_reply_waits_for_keyspace();
-    reply_ll(c, 0);
+    durable_reply_waits_for_keyspace();   /* whether a client waited shows pending writes */
+    reply_ll(c, unblocked);
 }
 
 static void client_flag_onoff(client *c, int flag)

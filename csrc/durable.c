@@ -248,7 +248,6 @@ static void slot_bind(client *c)
 
 static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
 
-/* What the reply just appended to c must wait for. */
 /* Set by a command whose reply shows other clients' state (CLIENT LIST):
  * this one reply waits like a whole-keyspace read. */
 static int reply_waits_for_keyspace;
@@ -259,6 +258,7 @@ void durable_reply_waits_for_keyspace(void)
         reply_waits_for_keyspace = 1;
 }
 
+/* What the reply just appended to c must wait for. */
 static uint64_t reply_wait_seq(client *c)
 {
     uint64_t wait = D.cmd_seq;

@@ -76,12 +76,17 @@ static size_t once_store_bytes(size_t klen, size_t vlen)
     return effect_run_bytes(fixed, 2, 3, vlen + 4 + 20, 3);   /* value, PXAT, the time */
 }
 
+/* The most the note for an unkept reply logs. */
+static size_t once_note_bytes(void)
+{
+    return once_store_bytes(ONCE_KEY_MAX, sizeof(ONCE_REPLY_NOT_KEPT));
+}
+
 size_t once_effect_allowance(void)
 {
-    /* the reply record (placeholder at most; larger ones are checked) and
-     * the acked meta record */
-    return once_store_bytes(ONCE_KEY_MAX, sizeof(ONCE_REPLY_NOT_KEPT)) +
-           once_store_bytes(ONCE_KEY_MAX, 24);
+    /* the reply record (the note at most; larger ones are checked) and the
+     * acked meta record */
+    return once_note_bytes() + once_store_bytes(ONCE_KEY_MAX, 24);
 }
 
 /* SET key val PXAT now+TTL, in memory and as an effect. */
@@ -192,7 +197,7 @@ void memorydbOnceCommand(client *c)
     /* The wrapped command's own room checks leave room for the note below
      * (write_effect_estimate counted it for the dispatcher's check). */
     assert(e->effect_reserve == 0);
-    e->effect_reserve = once_store_bytes(ONCE_KEY_MAX, sizeof(ONCE_REPLY_NOT_KEPT));
+    e->effect_reserve = once_note_bytes();
     int ran = once_run(c);
     e->effect_reserve = 0;
     if (!ran)
