@@ -186,13 +186,6 @@ static int overflow_push(uint64_t seq, const char *rec, size_t len)
     return 0;
 }
 
-/* The replicator reads this to count the records waiting in the ring
- * (pynode/gather.py): published after the push, so never ahead of it. */
-static void note_pushed(uint64_t seq)
-{
-    __atomic_store_n(&D.effects->aux[AUX_PUSHED], seq, __ATOMIC_RELEASE);
-}
-
 static void overflow_flush(void)
 {
     while (D.ovf_count > 0) {
@@ -204,7 +197,6 @@ static void overflow_flush(void)
         D.ovf_head = (D.ovf_head + 1) % D.ovf_cap;
         D.ovf_count--;
         D.wake_pending = 1;
-        note_pushed(o->seq);
     }
 }
 
@@ -233,8 +225,6 @@ static void effects_sink(void *ctx, uint64_t seq, const char *rec, size_t len)
     if (D.ovf_count > 0 || ring_push(D.effects, seq, rec, len) != 0) {
         if (overflow_push(seq, rec, len) != 0)
             die_soon("the replicator fell more than 1 GB behind");
-    } else {
-        note_pushed(seq);
     }
     if (D.trk->commit_seq == D.trk->last_seq - 1)
         D.last_progress_ms = mono_ms();   /* first write after an idle log */

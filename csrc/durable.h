@@ -17,8 +17,6 @@
  * Shared header fields, each written by one side only:
  *   effects.producer_alive_ms   engine heartbeat (CLOCK_MONOTONIC ms)
  *   effects.aux[AUX_APPLIED]    engine: seq of the last applied apply-ring record
- *   effects.aux[AUX_PUSHED]     engine: seq of the last effect record pushed into
- *                               the ring (the replicator counts what waits)
  *   effects.commit_seq          replicator: effect records durable up to here
  *   apply.producer_alive_ms     replicator heartbeat
  *   apply.aux[AUX_ROLE]         replicator: ROLE_* the node must take
@@ -40,7 +38,6 @@
 #include <stdint.h>
 
 #define AUX_APPLIED     0      /* in the effects ring */
-#define AUX_PUSHED      1      /* in the effects ring */
 
 #define AUX_ROLE        0      /* in the apply ring */
 #define AUX_EPOCH       1

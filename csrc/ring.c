@@ -75,11 +75,6 @@ size_t ring_free_bytes(const ring_shared *r)
     return (size_t)(capacity(r) - used);
 }
 
-size_t ring_pending_bytes(const ring_shared *r)
-{
-    return (size_t)(load_acquire((volatile uint64_t *)&r->head) - r->tail);
-}
-
 int ring_empty(const ring_shared *r)
 {
     return load_acquire((volatile uint64_t *)&r->head) == r->tail;

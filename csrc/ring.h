@@ -65,8 +65,6 @@ ring_shared *ring_attach(void *region, size_t region_size);
 int ring_push(ring_shared *r, uint64_t seq, const void *p, size_t len);
 size_t ring_max_record(const ring_shared *r);
 size_t ring_free_bytes(const ring_shared *r);
-/* Consumer: bytes written and not yet consumed (frames included). */
-size_t ring_pending_bytes(const ring_shared *r);
 
 /* Consumer. Copies whole records into out (up to out_cap bytes), each as
  * [u64 seq][u32 len][bytes] (packed, little endian), stopping before a

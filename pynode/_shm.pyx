@@ -151,10 +151,6 @@ cdef class Ring:
         def __get__(self):
             return bool(ring_empty(self._ring()))
 
-    property pending_bytes:
-        def __get__(self):
-            return ring_pending_bytes(self._ring())
-
     property free_bytes:
         def __get__(self):
             return ring_free_bytes(self._ring())

@@ -42,13 +42,11 @@ from logd.wire import Kind
 from pynode._shm import Ring
 from pynode.control import ControlServer
 from pynode.election import lease_safe
-from pynode.gather import Gather
 from pynode.lease import AppendLease, LeaseKeeper, StopServing
 from pynode.lease_clock import LeaseClock
 
 # Mirrors csrc/durable.h.
 AUX_APPLIED = 0
-AUX_PUSHED = 1                    # effects ring: seq of the last record the engine pushed
 AUX_ROLE, AUX_EPOCH, AUX_LOG_COMMIT, AUX_LOG_LAST = 0, 1, 2, 3
 AUX_INTEGRITY_SEQ = 4             # replica: first log seq that failed verification (0: none)
 AUX_LEASE_UNTIL = 5               # primary: lease bound, real CLOCK_MONOTONIC ms (0: none)
@@ -60,11 +58,6 @@ AUX_REPLICATOR_PID = 6
 
 BATCH_BYTES_MAX = 1 << 20          # effect bytes per DATA entry
 HEARTBEAT_S = 0.05
-# The primary looks at its control socket this often, not on every pass of
-# its loop (a pass per APPEND reply and per engine wake-up): a look costs a
-# failed ZeroMQ receive, a tenth of the loop's CPU under load; the
-# coordinator's requests wait up to this long, against timeouts of seconds.
-CONTROL_POLL_S = 0.01
 TAIL_POLL_S = 0.002                # replica: wait after a READ that brought nothing new...
 TAIL_POLL_MAX_S = 0.025            # ...doubling per empty READ up to this: an idle
                                    # cluster's replica no longer costs itself and its logd
@@ -258,14 +251,12 @@ class Primary:
         self.qc = qc
         self.epoch = epoch
         self.keeper = keeper or node.new_keeper()
-        self.pending = []            # [(log_seq, last_effect_seq, sent at)] not yet committed
+        self.pending = []            # [(log_seq, last_effect_seq)] not yet committed
         self.published = 0
         self.published_until = 0
         self.last_lease = (0, 0)     # (epoch, seq) of our newest renewal sent
         self.stepping_down = None    # [ident, quiet polls] while a planned handover drains
         self.serving = False
-        self.gather = Gather(bytes_full=BATCH_BYTES_MAX)   # when waiting records go
-        self.popped = 0              # effect seq of the last record taken from the ring
 
     # -- becoming primary from the command line (`memorydb up`, bootstrap)
     def bootstrap(self):
@@ -321,19 +312,13 @@ class Primary:
             m = self.qc.machine
             if m.uncommitted_bytes >= INFLIGHT_BYTES_MAX or not m.has_free_slot():
                 return moved
-            # group commit across round trips (pynode/gather.py); a planned
-            # handover sends everything at once
-            if (self.gather.holding and not self.stepping_down and not self.gather.may_send(
-                    time.monotonic(), self.waiting(), self.s.effects.pending_bytes)):
-                return moved
             blob, n = self.s.effects.pop_batch(BATCH_BYTES_MAX)
             if not n:
                 return moved
             moved = True
             last_effect = self.s.effects.last_seq_of(blob)
             log_seq = self.qc.append_many([(Kind.DATA, blob)], timeout_s=5.0)
-            self.popped = last_effect
-            self.pending.append((log_seq, last_effect, time.monotonic()))
+            self.pending.append((log_seq, last_effect))
             if len(self.pending) > PENDING_ENTRIES_MAX:
                 raise LogError("too many entries in flight")
         return moved
@@ -341,25 +326,17 @@ class Primary:
     def publish_commits(self):
         commit = self.qc.commit_seq
         upto = 0
-        sent_at = None
         i = 0
         while i < len(self.pending) and self.pending[i][0] <= commit:
-            _, upto, sent_at = self.pending[i]
+            upto = self.pending[i][1]
             i += 1
         if i:
             del self.pending[:i]
         if upto > self.published:
-            released = upto - self.published
             self.published = upto
             self.s.effects.commit_seq = upto
             self.s.publish_log(commit, self.qc.machine.last_seq)
             self.s.wake()
-            now = time.monotonic()
-            self.gather.released(now, released, self.waiting(), now - sent_at)
-
-    def waiting(self):
-        """Effect records in the ring, not yet taken."""
-        return max(0, self.s.effects.get_aux(AUX_PUSHED) - self.popped)
 
     def renew(self, now):
         for action in self.keeper.tick(now):
@@ -428,7 +405,7 @@ class Primary:
     def run(self):
         qc = self.qc
         qc.poller.register(self.s.wake_self, zmq.POLLIN)
-        next_beat = next_control = 0.0
+        next_beat = 0.0
         while not self.stop():
             now = time.monotonic()
             if now >= next_beat:
@@ -437,20 +414,14 @@ class Primary:
                     log("engine stopped heartbeating; exiting")
                     return 0
                 next_beat = now + HEARTBEAT_S
-            if now >= next_control:
-                self.poll_control()
-                next_control = now + CONTROL_POLL_S
+            self.poll_control()
             self.s.drain_wake()
             moved = self.drain_effects()
             reason = self.renew(self.clock.now_ms())
             if reason:
                 self.demote(reason)
                 return 0
-            wait = min(HEARTBEAT_S, qc.tick_s)
-            if qc.machine.has_free_slot():      # a held batch may go when its hold ends
-                hold = self.gather.wait_s(time.monotonic())
-                wait = wait if hold is None else min(wait, hold)
-            qc.poll(wait)
+            qc.poll(min(HEARTBEAT_S, qc.tick_s))
             if qc.fenced_by:
                 self.keeper.fenced(qc.fenced_by)
                 self.demote(f"fenced by epoch {qc.fenced_by}")

@@ -65,14 +65,3 @@ def test_bad_regions_and_oversized_records_are_refused(tmp_path):
     with pytest.raises(ValueError):
         r.push(1, b"x" * (r.max_record + 1))
     assert r.max_record < 4096
-
-
-def test_pending_bytes_counts_what_waits(tmp_path):
-    r = Ring.create(str(tmp_path / "ring"), 12)
-    assert r.pending_bytes == 0
-    assert r.push(1, b"abc") and r.push(2, b"defgh")
-    waiting = r.pending_bytes
-    assert waiting >= 8                          # both payloads, plus their frames
-    assert waiting + r.free_bytes == 1 << 12     # what waits is what is not free
-    r.pop_batch(1 << 12)
-    assert r.pending_bytes == 0 and r.free_bytes == 1 << 12

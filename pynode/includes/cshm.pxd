@@ -20,7 +20,6 @@ cdef extern from "ring.h":
     size_t ring_pop_batch(ring_shared *r, void *out, size_t out_cap,
                           size_t *records, size_t *need) nogil
     int ring_empty(const ring_shared *r)
-    size_t ring_pending_bytes(const ring_shared *r)
 
 cdef extern from "tracker.h":
     ctypedef struct tracker:
