@@ -297,16 +297,29 @@ static void client_help_cmd(client *c)
         reply_status(c, client_help[i]);
 }
 
-/* Client types: every connection here is a normal one. Returns 1 normal,
- * 0 another known type, -1 unknown. */
-static int client_type_matches_normal(const marg *t)
+/* Client types, as CLIENT LIST TYPE and CLIENT KILL TYPE name them. A
+ * connection here is pubsub while it has subscriptions (any protocol, as
+ * in Redis 7.0), else normal; no connection is a master or a replica (a
+ * replica node reads the log, not a replication link). */
+enum { CLIENT_TYPE_ANY = -2, CLIENT_TYPE_UNKNOWN = -1, CLIENT_TYPE_NORMAL = 0,
+       CLIENT_TYPE_PUBSUB = 1, CLIENT_TYPE_NONE_HERE = 2 };
+
+static int client_type_parse(const marg *t)
 {
     if (arg_equals(t, "normal"))
+        return CLIENT_TYPE_NORMAL;
+    if (arg_equals(t, "pubsub"))
+        return CLIENT_TYPE_PUBSUB;
+    if (arg_equals(t, "master") || arg_equals(t, "replica") || arg_equals(t, "slave"))
+        return CLIENT_TYPE_NONE_HERE;
+    return CLIENT_TYPE_UNKNOWN;
+}
+
+static int client_type_is(const client *o, int type)
+{
+    if (type == CLIENT_TYPE_ANY)
         return 1;
-    if (arg_equals(t, "master") || arg_equals(t, "replica") || arg_equals(t, "slave") ||
-        arg_equals(t, "pubsub"))
-        return 0;
-    return -1;
+    return type == ((o->flags & CLIENT_PUBSUB) ? CLIENT_TYPE_PUBSUB : CLIENT_TYPE_NORMAL);
 }
 
 static void reply_err_unknown_type(client *c, const marg *t)
@@ -334,16 +347,15 @@ static int id_in_args(uint64_t id, const long long *ids, int n)
 static void client_list_cmd(client *c)
 {
     durable_reply_waits_for_keyspace();    /* shows what pending writes did to clients */
-    int want_all = 1;
     long long ids[CLIENT_LIST_MAX_IDS];
     int nids = -1;
+    int type = CLIENT_TYPE_ANY;
     if (c->argc == 4 && arg_equals(&c->argv[2], "type")) {
-        int m = client_type_matches_normal(&c->argv[3]);
-        if (m < 0) {
+        type = client_type_parse(&c->argv[3]);
+        if (type == CLIENT_TYPE_UNKNOWN) {
             reply_err_unknown_type(c, &c->argv[3]);
             return;
         }
-        want_all = m;
     } else if (c->argc > 3 && arg_equals(&c->argv[2], "id")) {
         nids = 0;
         for (int j = 3; j < c->argc; j++) {
@@ -360,13 +372,15 @@ static void client_list_cmd(client *c)
         return;
     }
     sds s = sds_empty();
-    if (c->fd < 0 && nids < 0 && want_all) {   /* a fake client lists itself */
+    if (c->fd < 0 && nids < 0 && client_type_is(c, type)) {   /* a fake client lists itself */
         s = client_info_string(s, c);
         s = sds_cat(s, "\n");
     }
     long long bound = server.connected_clients + 1;
-    for (client *o = server.clients_head; o && want_all && bound-- > 0; o = o->next_all) {
+    for (client *o = server.clients_head; o && bound-- > 0; o = o->next_all) {
         if (nids >= 0 && !id_in_args(o->id, ids, nids))
+            continue;
+        if (!client_type_is(o, type))
             continue;
         s = client_info_string(s, o);
         s = sds_cat(s, "\n");
@@ -386,14 +400,14 @@ typedef struct kill_filter {
     int has_id;
     uint64_t id;
     const marg *addr, *laddr, *user;
-    int type_normal;     /* 1 normal/all, 0 a type with no clients here */
+    int type;            /* CLIENT_TYPE_* to match, CLIENT_TYPE_ANY if not given */
     int skipme;
 } kill_filter;
 
 static int kill_filter_parse(client *c, kill_filter *f)
 {
     memset(f, 0, sizeof(*f));
-    f->type_normal = 1;
+    f->type = CLIENT_TYPE_ANY;
     f->skipme = 1;
     for (int i = 2; i < c->argc; i += 2) {
         if (i + 1 >= c->argc) {
@@ -410,12 +424,11 @@ static int kill_filter_parse(client *c, kill_filter *f)
             f->has_id = 1;
             f->id = (uint64_t)v;
         } else if (arg_equals(opt, "type")) {
-            int m = client_type_matches_normal(val);
-            if (m < 0) {
+            f->type = client_type_parse(val);
+            if (f->type == CLIENT_TYPE_UNKNOWN) {
                 reply_err_unknown_type(c, val);
                 return -1;
             }
-            f->type_normal = m;
         } else if (arg_equals(opt, "addr")) {
             f->addr = val;
         } else if (arg_equals(opt, "laddr")) {
@@ -441,7 +454,7 @@ static int kill_filter_parse(client *c, kill_filter *f)
 
 static int kill_filter_match(const kill_filter *f, const client *self, const client *o)
 {
-    if (!f->type_normal)
+    if (!client_type_is(o, f->type))
         return 0;
     if (f->has_id && o->id != f->id)
         return 0;
@@ -600,6 +613,14 @@ static const client_sub client_subs[] = {
     {"unblock", -3, client_unblock_cmd},
     {"help", 2, client_help_cmd},
 };
+
+int client_subcommand_arity(const marg *sub)
+{
+    for (size_t i = 0; i < sizeof(client_subs) / sizeof(client_subs[0]); i++)
+        if (arg_equals(sub, client_subs[i].name))
+            return client_subs[i].arity;
+    return 0;
+}
 
 void clientCommand(client *c)
 {

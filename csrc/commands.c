@@ -198,6 +198,55 @@ static int arity_ok(const mcommand *cmd, int argc)
     return argc >= -cmd->arity;
 }
 
+static int is_container(const mcommand *cmd);
+
+static int command_subcommand_arity(const marg *sub);
+
+/* The arity of a container's subcommand (Redis's convention: -N at least
+ * N arguments), or 0 if the container has no such subcommand. */
+static int subcommand_arity_of(const mcommand *cmd, const marg *sub)
+{
+    if (strcmp(cmd->name, "client") == 0) return client_subcommand_arity(sub);
+    if (strcmp(cmd->name, "config") == 0) return config_subcommand_arity(sub);
+    if (strcmp(cmd->name, "object") == 0) return object_subcommand_arity(sub);
+    if (strcmp(cmd->name, "pubsub") == 0) return pubsub_subcommand_arity(sub);
+    assert(strcmp(cmd->name, "command") == 0 && "a container without a subcommand table");
+    return command_subcommand_arity(sub);
+}
+
+/* Refuses an unknown subcommand or a wrong argument count where Redis 7
+ * does: before the command runs or is queued, so inside MULTI it aborts the
+ * transaction (EXECABORT) instead of failing alone inside EXEC. 1 if
+ * refused (the reply is sent). Each container keeps its subcommand table
+ * next to its handlers. */
+static int subcommand_refused(client *c, const mcommand *cmd)
+{
+    /* COMMAND alone is a command of its own; with arguments, a container */
+    if (!(is_container(cmd) || strcmp(cmd->name, "command") == 0) || c->argc < 2)
+        return 0;
+    const marg *sub = &c->argv[1];
+    int arity = subcommand_arity_of(cmd, sub);
+    if (arity == 0) {
+        char upper[32];
+        size_t i = 0;
+        for (; cmd->name[i] && i + 1 < sizeof(upper); i++)
+            upper[i] = (char)toupper((unsigned char)cmd->name[i]);
+        upper[i] = '\0';
+        int n = sub->len > 128 ? 128 : (int)sub->len;
+        reply_error_fmt(c, "ERR unknown subcommand '%.*s'. Try %s HELP.", n, sub->ptr, upper);
+        return 1;
+    }
+    if (arity > 0 ? c->argc == arity : c->argc >= -arity)
+        return 0;
+    char lower[64];
+    size_t n = sub->len < 32 ? sub->len : 32;      /* every known name is shorter */
+    for (size_t i = 0; i < n; i++)
+        lower[i] = (char)tolower((unsigned char)sub->ptr[i]);
+    lower[n] = '\0';
+    reply_error_fmt(c, "ERR wrong number of arguments for '%s|%s' command", cmd->name, lower);
+    return 1;
+}
+
 /* An upper bound of the effect record a command line logs, from its
  * arguments: RESP framing per argument plus a little for options the record
  * adds (PXAT and the like). */
@@ -309,6 +358,10 @@ void command_execute(client *c)
         if (multi_exec_refused(c, cmd, "wrong number of arguments for 'exec' command"))
             return;
         reply_err_arity(c, cmd->name);
+        multi_flag_error(c);
+        return;
+    }
+    if (subcommand_refused(c, cmd)) {
         multi_flag_error(c);
         return;
     }
@@ -708,6 +761,14 @@ static const struct { const char *name; int arity; } command_subs[] = {
     {"count", 2}, {"info", -2}, {"docs", -2}, {"list", -2},
     {"getkeys", -4}, {"getkeysandflags", -4}, {"help", 2},
 };
+
+static int command_subcommand_arity(const marg *sub)
+{
+    for (size_t i = 0; i < sizeof(command_subs) / sizeof(command_subs[0]); i++)
+        if (arg_equals(sub, command_subs[i].name))
+            return command_subs[i].arity;
+    return 0;
+}
 
 void commandCommand(client *c)
 {

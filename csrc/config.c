@@ -441,6 +441,14 @@ static const struct { const char *name; int arity; void (*fn)(client *c); } conf
     {"help", 2, config_help_command},
 };
 
+int config_subcommand_arity(const marg *sub)
+{
+    for (size_t i = 0; i < sizeof(config_subs) / sizeof(config_subs[0]); i++)
+        if (arg_equals(sub, config_subs[i].name))
+            return config_subs[i].arity;
+    return 0;
+}
+
 void configCommand(client *c)
 {
     const marg *sub = &c->argv[1];

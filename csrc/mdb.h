@@ -398,6 +398,12 @@ int pubsub_refuses(client *c, const mcommand *cmd);
 /* Unsubscribes from everything without replies (RESET, disconnect). */
 void pubsub_client_reset(client *c);
 int pubsub_client_subscriptions(const client *c);   /* channels + patterns */
+/* A container's subcommand arity (Redis's convention), 0 if it has no such
+ * subcommand: the dispatcher checks it before running or queueing. */
+int client_subcommand_arity(const marg *sub);         /* cmd_conn.c */
+int config_subcommand_arity(const marg *sub);         /* config.c */
+int object_subcommand_arity(const marg *sub);         /* t_keys.c */
+int pubsub_subcommand_arity(const marg *sub);         /* pubsub.c */
 int pubsub_client_channels(const client *c);
 int pubsub_client_patterns(const client *c);
 long pubsub_active_count(const engine *e, int patterns);   /* INFO: channels or patterns in use */

@@ -518,6 +518,14 @@ static const struct {
     {"help", 2, pubsub_help_sub},
 };
 
+int pubsub_subcommand_arity(const marg *sub)
+{
+    for (size_t i = 0; i < sizeof(pubsub_subs) / sizeof(pubsub_subs[0]); i++)
+        if (arg_equals(sub, pubsub_subs[i].name))
+            return pubsub_subs[i].arity;
+    return 0;
+}
+
 void pubsubCommand(client *c)
 {
     const marg *sub = &c->argv[1];

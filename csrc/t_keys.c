@@ -122,7 +122,10 @@ static int copy_parse_options(client *c, int *replace) {
         } else if (arg_equals(&c->argv[i], "db") && has_next) {
             long long db;
             if (arg_get_ll(c, &c->argv[++i], &db, NULL) != 0) return -1;
-            if (db < INT_MIN || db > INT_MAX) { reply_err_not_integer(c); return -1; }
+            if (db < INT_MIN || db > INT_MAX) {
+                reply_error(c, "ERR value is out of range, value must between -2147483648 and 2147483647");
+                return -1;
+            }
             if (db != 0) { reply_error(c, "ERR DB index is out of range"); return -1; }
         } else {
             reply_err_syntax(c);
@@ -478,8 +481,18 @@ static void object_on_key(client *c, const char *sub, mobj *o) {
     }
 }
 
+static const char *const object_key_subs[] = { "encoding", "refcount", "idletime", "freq" };
+
+int object_subcommand_arity(const marg *sub) {
+    if (arg_equals(sub, "help")) return 2;
+    for (size_t i = 0; i < sizeof(object_key_subs) / sizeof(object_key_subs[0]); i++)
+        if (arg_equals(sub, object_key_subs[i])) return 3;    /* OBJECT <sub> key */
+    return 0;
+}
+
 void objectCommand(client *c) {
-    static const char *const key_subs[] = { "encoding", "refcount", "idletime", "freq" };
+    const char *const *key_subs = object_key_subs;
+    const size_t n_key_subs = sizeof(object_key_subs) / sizeof(object_key_subs[0]);
     const marg *sub = &c->argv[1];
     if (arg_equals(sub, "help")) {
         if (c->argc != 2) { reply_err_arity(c, "object|help"); return; }
@@ -488,7 +501,7 @@ void objectCommand(client *c) {
         for (long i = 0; i < n; i++) reply_status(c, object_help[i]);
         return;
     }
-    for (size_t i = 0; i < sizeof(key_subs) / sizeof(key_subs[0]); i++) {
+    for (size_t i = 0; i < n_key_subs; i++) {
         if (!arg_equals(sub, key_subs[i])) continue;
         if (c->argc != 3) {
             char name[32] = "object|";

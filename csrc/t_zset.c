@@ -1868,7 +1868,19 @@ typedef struct zscan_ctx {
     long n, cap;
 } zscan_ctx;
 
-static void zscan_push(zscan_ctx *z, const char *m, size_t len, double score)
+/* The score as Redis 7.0 keeps it in a listpack, whose text ZSCAN returns
+ * as is: an integral score within +-LLONG_MAX/2 is stored as an integer
+ * (so 1e17 reads "100000000000000000" and -0 reads "0"); any other as
+ * d2string writes it. */
+static int listpack_score_string(char *buf, size_t len, double score)
+{
+    const double bound = (double)(LLONG_MAX / 2);
+    if (score >= -bound && score <= bound && (double)(long long)score == score)
+        return ll2string(buf, len, (long long)score);
+    return d2string(buf, len, score);
+}
+
+static void zscan_push(zscan_ctx *z, const char *m, size_t len, double score, int listpack)
 {
     if (z->pattern && !string_match_len(z->pattern->ptr, z->pattern->len, m, len, 0)) return;
     if (z->n + 2 > z->cap) {
@@ -1876,14 +1888,15 @@ static void zscan_push(zscan_ctx *z, const char *m, size_t len, double score)
         z->out = zrealloc(z->out, sizeof(sds) * (size_t)z->cap);
     }
     char buf[64];
-    int l = d2string(buf, sizeof(buf), score);
+    int l = listpack ? listpack_score_string(buf, sizeof(buf), score)
+                     : d2string(buf, sizeof(buf), score);
     z->out[z->n++] = sds_newlen(m, len);
     z->out[z->n++] = sds_newlen(buf, (size_t)l);
 }
 
 static void zscan_visit(void *privdata, const dict_entry *de)
 {
-    zscan_push(privdata, de->key, sds_len(de->key), de->v.d);
+    zscan_push(privdata, de->key, sds_len(de->key), de->v.d, 0);
 }
 
 
@@ -1904,7 +1917,7 @@ void zscanCommand(client *c)
         /* Small values are returned whole, with cursor 0, as Redis does. */
         zview *v = zmalloc(sizeof(*v));
         zview_init(v, o);
-        for (unsigned long i = 0; i < v->len; i++) zscan_push(&z, v->arr[i].p, v->arr[i].len, v->arr[i].score);
+        for (unsigned long i = 0; i < v->len; i++) zscan_push(&z, v->arr[i].p, v->arr[i].len, v->arr[i].score, 1);
         zfree(v);
     } else if (o) {
         zset *zs = o->ptr;

@@ -266,6 +266,11 @@ int string_match_len(const char *pat, size_t patlen, const char *s, size_t slen,
     size_t pi = 0, si = 0;
     size_t star_pi = 0, star_si = 0;
     int have_star = 0;
+    /* As in Redis, only an empty pattern matches an empty subject: not even
+     * "*" does (KEYS * and SCAN without MATCH list an empty key because
+     * they skip matching for "*", not because "*" matches it). */
+    if (slen == 0)
+        return patlen == 0;
     while (si < slen) {
         if (pi < patlen && pat[pi] == '*') {
             while (pi < patlen && pat[pi] == '*') pi++;

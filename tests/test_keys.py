@@ -50,6 +50,8 @@ SCENARIOS = {
         ("SET", "u", "x"), ("COPY", "a", "u", "REPLACE"), ("TTL", "u"), ("COPY", "a"),
         ("SET", "big", "x" * 100), ("COPY", "big", "big2"), ("SET", "big", "changed"), ("GET", "big2"),
         ("COPY", "a", "z", "REPLACE", "REPLACE"),
+        ("COPY", "a", "c", "DB", "2147483648"), ("COPY", "a", "c", "DB", "-2147483649"),
+        ("COPY", "a", "c", "DB", "2147483647"),
     ],
     "expire_basic": [
         ("EXPIRE", "nope", "10"), ("SET", "k", "v"), ("TTL", "k"), ("PTTL", "k"),
@@ -143,11 +145,28 @@ def test_scenarios_resp3(pair):
 
 @pytest.mark.parametrize("pattern", [
     "*", "h?llo", "h*llo", "h[ae]llo", "h[^e]llo", "h[a-b]llo", "h\\[llo", "a\\*b", "nomatch",
-    "", "h*", "*llo", "[", "h[", "\\", "H*",
+    "", "h*", "*llo", "[", "h[", "\\", "H*", "**", "***", "?", "*?",
 ])
 def test_keys_patterns_same_as_redis(pair, pattern):
     run_scenario(pair, SCENARIOS["keys_pattern"])
     pair.check_sorted("KEYS", pattern)
+
+
+@pytest.mark.parametrize("pattern", ["*", "**", "", "?*"])
+def test_scan_match_and_an_empty_key_or_field(pair, pattern):
+    # Only an empty pattern matches an empty key; "*" lists it because
+    # SCAN skips matching for "*", but "**" does not match it
+    run_scenario(pair, SCENARIOS["keys_pattern"])
+    pair.check("HSET", "h", "", "1", "x", "2")
+    pair.check("SADD", "s", "", "x")
+    pair.check("ZADD", "z", "1", "", "2", "x")
+    for cmd in (("SCAN", "0", "MATCH", pattern, "COUNT", "1000"),
+                ("HSCAN", "h", "0", "MATCH", pattern), ("SSCAN", "s", "0", "MATCH", pattern),
+                ("ZSCAN", "z", "0", "MATCH", pattern)):
+        a, b = pair.call(*cmd)
+        (ca, ea), (cb, eb) = decode_one(a), decode_one(b)
+        assert ca == cb == b"0", cmd
+        assert sorted(ea) == sorted(eb), (cmd, ea, eb)
 
 
 def test_keys_arity_and_expired_keys(pair):

@@ -265,3 +265,20 @@ def test_blocking_pop_inside_multi_does_not_block(request):
     eng.execute("MULTI")
     eng.execute("BLPOP", "nolist", "0")
     assert eng.execute("EXEC") == b"*1\r\n*-1\r\n"
+
+
+@pytest.mark.parametrize("bad", [
+    ("OBJECT", "NOPE", "a"), ("OBJECT", "ENCODING"), ("CONFIG", "GET"), ("CONFIG", "NOPE"),
+    ("CLIENT", "KILL"), ("CLIENT", "NOPE"), ("PUBSUB", "NOPE"), ("PUBSUB", "NUMPAT", "x"),
+    ("COMMAND", "GETKEYS", "GET"), ("COMMAND", "NOPE"),
+])
+def test_a_bad_subcommand_aborts_the_transaction(pair, bad):
+    # Redis 7 checks a container's subcommand and its arity before queueing:
+    # the error comes at once and EXEC discards the whole transaction
+    pair.check(*bad)
+    pair.check("DEL", "a")
+    pair.check("MULTI")
+    pair.check("SET", "a", "1")
+    pair.check(*bad)
+    pair.check("EXEC")
+    pair.check("GET", "a")

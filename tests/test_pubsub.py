@@ -43,6 +43,37 @@ def test_subscribe_publish_resp2(two):
     sub.check("SET", "k", "v")       # out of subscribed mode again
 
 
+def test_patterns_never_match_an_empty_channel(two):
+    sub, pub = two
+    sub.check("PSUBSCRIBE", "*", "**")
+    read_both(sub)
+    pub.check("PUBLISH", "", "m")            # no pattern matches "": 0 receivers
+    sub.check("SUBSCRIBE", "")
+    pub.check("PUBSUB", "CHANNELS", "*")     # "" is not listed by a pattern...
+    pub.check("PUBSUB", "CHANNELS", "")      # ...but by an empty one
+    pub.check("PUBSUB", "CHANNELS")          # or by none
+    pub.check("PUBLISH", "", "m")            # the channel subscriber gets it
+    read_both(sub)
+    pub.check("PUBLISH", "x", "m")           # both patterns match x (in either order)
+    got = [sorted([conn.read_reply(), conn.read_reply()]) for conn in (sub.node, sub.ref)]
+    assert got[0] == got[1]
+
+
+def test_client_list_and_kill_know_pubsub_clients(two):
+    # a connection with subscriptions is of type pubsub, in RESP2 and RESP3
+    sub, pub = two
+    sub.hello3()
+    sub.check("SUBSCRIBE", "typed")
+    a, b = pub.call("CLIENT", "LIST", "TYPE", "pubsub")
+    assert [l for l in decode_one(a).splitlines() if b"sub=1" in l]
+    assert decode_one(a).count(b"\n") == decode_one(b).count(b"\n")
+    a, b = pub.call("CLIENT", "LIST", "TYPE", "normal")
+    assert b"sub=1" not in decode_one(a) and b"sub=1" not in decode_one(b)
+    pub.check("PUBSUB", "NUMSUB", "typed")
+    pub.check("CLIENT", "KILL", "TYPE", "pubsub")
+    pub.check("PUBSUB", "NUMSUB", "typed")
+
+
 def test_subscribed_mode_restrictions_resp2(pair):
     pair.check("SUBSCRIBE", "x")
     for cmd in (("GET", "x"), ("PING",), ("PING", "hi"), ("MULTI",), ("PUBLISH", "x", "m"),

@@ -524,3 +524,14 @@ def test_blocking_pop_timeouts_like_redis(pair):
     for cmd in (("BZPOPMIN", "none", "0.05"), ("BZMPOP", "0.05", "1", "none", "MAX"),
                 ("BZPOPMAX", "none", "-1"), ("BZPOPMIN", "none", "x"), ("BZPOPMIN", "none", "inf")):
         pair.check(*cmd)
+
+
+def test_zscan_of_a_small_zset_prints_scores_as_redis_stores_them(pair):
+    # a listpack keeps integral scores within +-LLONG_MAX/2 as integers, and
+    # ZSCAN returns its text: 1e17 is "100000000000000000", not "1e+17"
+    pair.check("ZADD", "zz", "123456789012345678", "k", "1e17", "b", "4611686018427387904", "c",
+               "9223372036854775807", "d", "-1e17", "e", "1.5", "f", "-0", "g", "inf", "h")
+    pair.check("OBJECT", "ENCODING", "zz")
+    pair.check("ZSCAN", "zz", "0")
+    pair.check("ZSCORE", "zz", "g")
+    pair.check("ZRANGE", "zz", "0", "-1", "WITHSCORES")

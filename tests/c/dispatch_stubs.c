@@ -74,3 +74,9 @@ __attribute__((weak)) long pubsub_active_count(const engine *e, int patterns)
     (void)e; (void)patterns;
     return 0;
 }
+
+/* Containers' subcommand arities (the dispatcher's check). */
+__attribute__((weak)) int client_subcommand_arity(const marg *sub) { (void)sub; return 0; }
+__attribute__((weak)) int config_subcommand_arity(const marg *sub) { (void)sub; return 0; }
+__attribute__((weak)) int object_subcommand_arity(const marg *sub) { (void)sub; return 0; }
+__attribute__((weak)) int pubsub_subcommand_arity(const marg *sub) { (void)sub; return 0; }
