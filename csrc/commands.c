@@ -214,6 +214,27 @@ static int subcommand_arity_of(const mcommand *cmd, const marg *sub)
     return command_subcommand_arity(sub);
 }
 
+static int has_subcommands(const mcommand *cmd)
+{
+    /* COMMAND alone is a command of its own; with arguments, a container */
+    return is_container(cmd) || strcmp(cmd->name, "command") == 0;
+}
+
+/* The name Redis 7 gives a command line in errors: "config|get" for a
+ * container's known subcommand, else the command's name. */
+void command_full_name(const mcommand *cmd, int argc, const marg *argv, char *out, size_t outlen)
+{
+    assert(outlen >= 64);
+    if (argc < 2 || !has_subcommands(cmd) || subcommand_arity_of(cmd, &argv[1]) == 0) {
+        snprintf(out, outlen, "%s", cmd->name);
+        return;
+    }
+    size_t n = (size_t)snprintf(out, outlen, "%s|", cmd->name);
+    for (size_t i = 0; i < argv[1].len && n + 1 < outlen; i++)   /* known names are short */
+        out[n++] = (char)tolower((unsigned char)argv[1].ptr[i]);
+    out[n] = '\0';
+}
+
 /* Refuses an unknown subcommand or a wrong argument count where Redis 7
  * does: before the command runs or is queued, so inside MULTI it aborts the
  * transaction (EXECABORT) instead of failing alone inside EXEC. 1 if
@@ -221,8 +242,7 @@ static int subcommand_arity_of(const mcommand *cmd, const marg *sub)
  * next to its handlers. */
 static int subcommand_refused(client *c, const mcommand *cmd)
 {
-    /* COMMAND alone is a command of its own; with arguments, a container */
-    if (!(is_container(cmd) || strcmp(cmd->name, "command") == 0) || c->argc < 2)
+    if (!has_subcommands(cmd) || c->argc < 2)
         return 0;
     const marg *sub = &c->argv[1];
     int arity = subcommand_arity_of(cmd, sub);
@@ -238,12 +258,9 @@ static int subcommand_refused(client *c, const mcommand *cmd)
     }
     if (arity > 0 ? c->argc == arity : c->argc >= -arity)
         return 0;
-    char lower[64];
-    size_t n = sub->len < 32 ? sub->len : 32;      /* every known name is shorter */
-    for (size_t i = 0; i < n; i++)
-        lower[i] = (char)tolower((unsigned char)sub->ptr[i]);
-    lower[n] = '\0';
-    reply_error_fmt(c, "ERR wrong number of arguments for '%s|%s' command", cmd->name, lower);
+    char name[64];
+    command_full_name(cmd, c->argc, c->argv, name, sizeof(name));
+    reply_err_arity(c, name);
     return 1;
 }
 

@@ -348,6 +348,8 @@ extern const int command_count;
 
 void commands_init(void);
 const mcommand *command_lookup(const char *name, size_t len);  /* case-insensitive */
+/* "config|get" for a container's known subcommand, else the command's name (outlen >= 64). */
+void command_full_name(const mcommand *cmd, int argc, const marg *argv, char *out, size_t outlen);
 /* Runs c->argv: lookup, arity, flags, effects bracket, proc. The reply
  * (or error) is appended to c->reply. */
 void command_execute(client *c);

@@ -280,9 +280,10 @@ int pubsub_refuses(client *c, const mcommand *cmd)
     if (p == subscribeCommand || p == unsubscribeCommand || p == psubscribeCommand ||
         p == punsubscribeCommand || p == pingCommand || p == quitCommand || p == resetCommand)
         return 0;
-    char reason[160];
+    char name[64], reason[192];
+    command_full_name(cmd, c->argc, c->argv, name, sizeof(name));   /* 'config|get' */
     snprintf(reason, sizeof(reason), "Can't execute '%s': only (P|S)SUBSCRIBE / "
-             "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", cmd->name);
+             "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", name);
     if (!multi_exec_refused(c, cmd, reason))
         reply_error_fmt(c, "ERR %s", reason);
     return 1;

@@ -77,6 +77,8 @@ def test_client_list_and_kill_know_pubsub_clients(two):
 def test_subscribed_mode_restrictions_resp2(pair):
     pair.check("SUBSCRIBE", "x")
     for cmd in (("GET", "x"), ("PING",), ("PING", "hi"), ("MULTI",), ("PUBLISH", "x", "m"),
+                ("CONFIG", "GET", "maxmemory"), ("CONFIG", "FOO"), ("CLIENT", "ID"), ("COMMAND",),
+                ("COMMAND", "COUNT"), ("OBJECT", "ENCODING"),
                 ("PSUBSCRIBE", "p*"), ("PUNSUBSCRIBE", "p*"), ("SUBSCRIBE",), ("PING", "a", "b")):
         pair.check(*cmd)
     pair.check("RESET")
