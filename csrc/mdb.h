@@ -462,5 +462,7 @@ unsigned long hash_size(const mobj *o);
 void zset_visit_elems(const mobj *o, void (*fn)(void *ctx, const char *m, size_t len, double score), void *ctx);
 mobj *zset_new_for_member(size_t first_len);
 int zset_upsert_member(mobj *o, const char *m, size_t len, double score);
+/* SORT's conversion (t_zset.c): a listpack sorted set becomes a skiplist. */
+void zset_use_skiplist(mobj *o);
 
 #endif

@@ -449,6 +449,12 @@ static void sort_generic(client *c, int readonly)
         zfree(so.gets);
         return;
     }
+    /* Redis 7 converts a sorted set to its skiplist encoding for SORT, for
+     * good: OBJECT ENCODING and later replies (ZSCAN's paging, a -0 score)
+     * show it. The encoding is not logged; a replica keeps the smaller one,
+     * as a Redis replica does, since reads are not replicated. */
+    if (o && o->type == OBJ_ZSET)
+        zset_use_skiplist((mobj *)o);
     /* A set has no native order: a stored BY-nosort result is sorted ALPHA
      * so that it is deterministic (as Redis does). */
     if (so.dontsort && o && o->type == OBJ_SET && so.storekey) {

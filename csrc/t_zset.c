@@ -210,6 +210,13 @@ static void zobj_convert_to_skiplist(mobj *o)
     o->encoding = ENC_SKIPLIST;
 }
 
+void zset_use_skiplist(mobj *o)
+{
+    assert(o->type == OBJ_ZSET);
+    if (o->encoding == ENC_LISTPACK)
+        zobj_convert_to_skiplist(o);
+}
+
 static int zobj_score(const mobj *o, const char *m, size_t len, double *score)
 {
     if (o->encoding == ENC_LISTPACK) return zp_find(o->ptr, m, len, score) >= 0;

@@ -245,3 +245,16 @@ def test_randomized_differential(epair):
             raw = epair.check(*cmd)
             if "STORE" in cmd and not raw.startswith(b"-"):
                 epair.check("LRANGE", "D", "0", "-1")
+
+
+@pytest.mark.parametrize("sort", ["SORT", "SORT_RO"])
+def test_sort_converts_a_small_sorted_set_to_a_skiplist(pair, sort):
+    # as Redis 7 does; OBJECT ENCODING and the -0 score kept afterwards show it
+    pair.check("DEL", "zs")
+    pair.check("ZADD", "zs", "1", "a", "2", "b")
+    pair.check("OBJECT", "ENCODING", "zs")
+    pair.check(sort, "zs", "ALPHA")
+    pair.check("OBJECT", "ENCODING", "zs")
+    pair.check("ZADD", "zs", "-0", "m")
+    pair.check("ZSCORE", "zs", "m")
+    pair.check("ZRANGE", "zs", "0", "-1", "WITHSCORES")
