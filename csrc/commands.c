@@ -701,15 +701,25 @@ static void command_getkeys_sub(client *c, int with_flags)
     const mcommand *cmd = command_lookup(c->argv[2].ptr, c->argv[2].len);
     int argc = c->argc - 2;
     const marg *argv = c->argv + 2;
+    /* A container is looked up with its subcommand, as Redis 7 does: an
+     * unknown one is no command; only OBJECT's key subcommands have keys. */
+    int sub_arity = 0;
+    if (cmd != NULL && argc >= 2 && has_subcommands(cmd)) {
+        sub_arity = subcommand_arity_of(cmd, &argv[1]);
+        if (sub_arity == 0) cmd = NULL;
+    }
     if (cmd == NULL) {
         reply_error(c, "ERR Invalid command specified");
         return;
     }
-    if (!command_has_keys(cmd)) {
+    int has_keys = has_subcommands(cmd)
+        ? sub_arity != 0 && strcmp(cmd->name, "object") == 0 && !arg_equals(&argv[1], "help")
+        : command_has_keys(cmd);
+    if (!has_keys) {
         reply_error(c, "ERR The command has no key arguments");
         return;
     }
-    if (!arity_ok(cmd, argc)) {
+    if (sub_arity ? !(sub_arity > 0 ? argc == sub_arity : argc >= -sub_arity) : !arity_ok(cmd, argc)) {
         reply_error(c, "ERR Invalid number of arguments specified for command");
         return;
     }

@@ -430,6 +430,10 @@ def test_command_docs_summary_same_as_redis(pair, cmd):
     ("sort", "k", "LIMIT", "0", "1", "GET", "#", "STORE", "d1", "STORE", "d2"),
     ("sort", "k", "STORE"), ("sort_ro", "k", "ALPHA"), ("echo", "x", "y"),
     ("del", *[f"k{i}" for i in range(300)]),
+    # containers are looked up with their subcommand
+    ("config", "foo"), ("config", "get", "x"), ("config",), ("object", "encoding"),
+    ("object", "encoding", "k"), ("object", "freq", "k", "x"), ("object", "help"),
+    ("object", "nope", "k"), ("object",), ("client", "kill", "x"), ("command", "info"),
 ])
 def test_command_getkeys_same_as_redis(pair, args):
     pair.check("COMMAND", "GETKEYS", *args)
