@@ -187,11 +187,16 @@ static void debug_help(client *c)
     reply_help_lines(c, help, (int)(sizeof(help) / sizeof(help[0])));
 }
 
+/* DEBUG SLEEP reads its seconds as Redis does, with strtod: what is not a
+ * number reads as 0 (and "1x" as 1). */
 static void debug_sleep(client *c)
 {
-    double secs;
-    if (arg_get_d(c, &c->argv[2], &secs, NULL) != 0) return;
-    if (secs < 0) secs = 0;
+    char buf[64];
+    size_t n = c->argv[2].len < sizeof(buf) - 1 ? c->argv[2].len : sizeof(buf) - 1;
+    memcpy(buf, c->argv[2].ptr, n);
+    buf[n] = '\0';
+    double secs = strtod(buf, NULL);
+    if (!(secs > 0)) secs = 0;                    /* negative, garbage, NaN */
     if (secs > DEBUG_SLEEP_MAX_S) secs = DEBUG_SLEEP_MAX_S;
     struct timespec ts;
     ts.tv_sec = (time_t)secs;

@@ -198,26 +198,29 @@ static int arity_ok(const mcommand *cmd, int argc)
     return argc >= -cmd->arity;
 }
 
-static int is_container(const mcommand *cmd);
-
 static int command_subcommand_arity(const marg *sub);
 
 /* The arity of a container's subcommand (Redis's convention: -N at least
  * N arguments), or 0 if the container has no such subcommand. */
 static int subcommand_arity_of(const mcommand *cmd, const marg *sub)
 {
-    if (strcmp(cmd->name, "client") == 0) return client_subcommand_arity(sub);
-    if (strcmp(cmd->name, "config") == 0) return config_subcommand_arity(sub);
-    if (strcmp(cmd->name, "object") == 0) return object_subcommand_arity(sub);
-    if (strcmp(cmd->name, "pubsub") == 0) return pubsub_subcommand_arity(sub);
-    assert(strcmp(cmd->name, "command") == 0 && "a container without a subcommand table");
+    command_proc *p = cmd->proc;
+    if (p == clientCommand) return client_subcommand_arity(sub);
+    if (p == configCommand) return config_subcommand_arity(sub);
+    if (p == objectCommand) return object_subcommand_arity(sub);
+    if (p == pubsubCommand) return pubsub_subcommand_arity(sub);
+    assert(p == commandCommand && "a container without a subcommand table");
     return command_subcommand_arity(sub);
 }
 
+/* The containers with subcommand tables (COMMAND alone is a command of its
+ * own; with arguments, a container). Pointer compares: every command line
+ * with arguments asks. */
 static int has_subcommands(const mcommand *cmd)
 {
-    /* COMMAND alone is a command of its own; with arguments, a container */
-    return is_container(cmd) || strcmp(cmd->name, "command") == 0;
+    command_proc *p = cmd->proc;
+    return p == clientCommand || p == configCommand || p == objectCommand ||
+           p == pubsubCommand || p == commandCommand;
 }
 
 /* The name Redis 7 gives a command line in errors: "config|get" for a

@@ -28,6 +28,7 @@
 #define SET_MAX_INTSET_ENTRIES 512
 #define LL_BUF 32
 #define SREM_BATCH 1024          /* members per logged SREM of an SPOP */
+#define SPOP_REBUILD_MUL 5       /* SPOP rebuilds a set when remaining * this <= popped */
 #define RAND_COUNT_MAX (1L << 27) /* bound on SRANDMEMBER's reply (Redis has none) */
 
 /* ------------------------------------------------------------------ intset */
@@ -468,6 +469,26 @@ static void spop_one(client *c, mobj *o)
     e->dirty++;
 }
 
+static void rebuild_add(void *ctx, const char *p, size_t len)
+{
+    mobj **n = ctx;
+    if (*n == NULL) *n = set_create_for(p, len);
+    set_add(*n, p, len);
+}
+
+/* When SPOP takes most of a set (what remains is at most a fifth of what
+ * it pops), Redis 7.0 copies the rest into a new set, which takes the
+ * smallest encoding its members allow: an intset again when they are
+ * integers. OBJECT ENCODING shows it. The value is the same: nothing to log
+ * beyond the SREMs, and TTL and WATCH are untouched here. */
+static void spop_rebuild(engine *e, const marg *key, mobj *o)
+{
+    mobj *n = NULL;
+    set_visit_members(o, rebuild_add, &n);
+    assert(n != NULL && set_size(n) == set_size(o));
+    db_swap_value(e, key->ptr, key->len, n);      /* drops o */
+}
+
 static void spop_count(client *c, mobj *o, long long count)
 {
     engine *e = c->eng;
@@ -512,6 +533,8 @@ static void spop_count(client *c, mobj *o, long long count)
     srem_log_flush(log);
     zfree(log);
     zfree(picked);
+    if ((size - (unsigned long)count) * SPOP_REBUILD_MUL <= (unsigned long)count)
+        spop_rebuild(e, key, o);
     db_signal_modified(e, key->ptr, key->len);
     e->dirty += count;
 }

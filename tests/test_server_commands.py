@@ -36,12 +36,15 @@ SCENARIOS = {
 }
 
 # DEBUG has no subcommand table in Redis: its own error text, and the
-# active-expire flag read with atoi ("abc" turns active expiry off)
+# active-expire flag read with atoi ("abc" turns active expiry off), SLEEP's
+# seconds with strtod ("abc" sleeps 0 s)
 DEBUG_ERRORS = [
     ("DEBUG", "FOO"), ("DEBUG", "SLEEP"), ("DEBUG", "DIGEST", "x"),
     ("DEBUG", "SET-ACTIVE-EXPIRE"), ("DEBUG", "SET-ACTIVE-EXPIRE", "abc"),
     ("SET", "e", "v", "PX", "1"), ("DEBUG", "SLEEP", "0.05"), ("DBSIZE",),
     ("DEBUG", "SET-ACTIVE-EXPIRE", "1"),
+    ("DEBUG", "SLEEP", "abc"), ("DEBUG", "SLEEP", "-1"), ("DEBUG", "SLEEP", "0.001x"),
+    ("DEBUG", "SLEEP", "nan"),
 ]
 
 

@@ -163,7 +163,7 @@ int main(void)
     assert(strcmp(dv + 4 + 129, "+0000000000000000000000000000000000000000\r\n") == 0);
     expect("debug foo", "-ERR unknown subcommand or wrong number of arguments for 'foo'. Try DEBUG HELP.\r\n");
     expect("debug sleep 0", "+OK\r\n");
-    expect("debug sleep x", "-ERR value is not a valid float\r\n");
+    expect("debug sleep x", "+OK\r\n");        /* strtod, as Redis: garbage sleeps 0 s */
     expect("debug set-active-expire 0", "+OK\r\n");
     assert(server.active_expire_disabled == 1);
     expect("debug set-active-expire 1", "+OK\r\n");
