@@ -490,30 +490,24 @@ int object_subcommand_arity(const marg *sub) {
     return 0;
 }
 
+/* The dispatcher has checked the subcommand and its arity
+ * (object_subcommand_arity). */
 void objectCommand(client *c) {
-    const char *const *key_subs = object_key_subs;
-    const size_t n_key_subs = sizeof(object_key_subs) / sizeof(object_key_subs[0]);
     const marg *sub = &c->argv[1];
     if (arg_equals(sub, "help")) {
-        if (c->argc != 2) { reply_err_arity(c, "object|help"); return; }
+        assert(c->argc == 2);
         long n = (long)(sizeof(object_help) / sizeof(object_help[0]));
         reply_array_len(c, n);
         for (long i = 0; i < n; i++) reply_status(c, object_help[i]);
         return;
     }
-    for (size_t i = 0; i < n_key_subs; i++) {
-        if (!arg_equals(sub, key_subs[i])) continue;
-        if (c->argc != 3) {
-            char name[32] = "object|";
-            strcat(name, key_subs[i]);
-            reply_err_arity(c, name);
-            return;
-        }
+    assert(c->argc == 3);
+    for (size_t i = 0; i < sizeof(object_key_subs) / sizeof(object_key_subs[0]); i++) {
+        if (!arg_equals(sub, object_key_subs[i])) continue;
         mobj *o = lookup_read_notouch(c, &c->argv[2]);
         if (o == NULL) reply_null(c);
-        else object_on_key(c, key_subs[i], o);
+        else object_on_key(c, object_key_subs[i], o);
         return;
     }
-    int n = sub->len > 128 ? 128 : (int)sub->len;
-    reply_error_fmt(c, "ERR unknown subcommand '%.*s'. Try OBJECT HELP.", n, sub->ptr);
+    assert(0 && "the dispatcher refuses unknown OBJECT subcommands");
 }
