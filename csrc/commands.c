@@ -20,6 +20,7 @@
 #include <strings.h>
 
 #include "mdb.h"
+#include "cmdstats.h"
 #include "durable.h"
 #include "zmalloc.h"
 
@@ -216,7 +217,7 @@ static int subcommand_arity_of(const mcommand *cmd, const marg *sub)
 /* The containers with subcommand tables (COMMAND alone is a command of its
  * own; with arguments, a container). Pointer compares: every command line
  * with arguments asks. */
-static int has_subcommands(const mcommand *cmd)
+int command_has_subcommands(const mcommand *cmd)
 {
     command_proc *p = cmd->proc;
     return p == clientCommand || p == configCommand || p == objectCommand ||
@@ -228,7 +229,7 @@ static int has_subcommands(const mcommand *cmd)
 void command_full_name(const mcommand *cmd, int argc, const marg *argv, char *out, size_t outlen)
 {
     assert(outlen >= 64);
-    if (argc < 2 || !has_subcommands(cmd) || subcommand_arity_of(cmd, &argv[1]) == 0) {
+    if (argc < 2 || !command_has_subcommands(cmd) || subcommand_arity_of(cmd, &argv[1]) == 0) {
         snprintf(out, outlen, "%s", cmd->name);
         return;
     }
@@ -245,7 +246,7 @@ void command_full_name(const mcommand *cmd, int argc, const marg *argv, char *ou
  * next to its handlers. */
 static int subcommand_refused(client *c, const mcommand *cmd)
 {
-    if (!has_subcommands(cmd) || c->argc < 2)
+    if (!command_has_subcommands(cmd) || c->argc < 2)
         return 0;
     const marg *sub = &c->argv[1];
     int arity = subcommand_arity_of(cmd, sub);
@@ -363,6 +364,14 @@ static int role_refuses(client *c, const mcommand *cmd)
     return 0;
 }
 
+/* A command line cmd recognised but refused before it ran: counted as
+ * rejected (INFO commandstats), and it aborts an open MULTI. */
+static void refused(client *c, const mcommand *cmd)
+{
+    cmdstats_rejected(c, cmd);
+    multi_flag_error(c);
+}
+
 void command_execute(client *c)
 {
     assert(c != NULL && c->eng != NULL);
@@ -375,13 +384,15 @@ void command_execute(client *c)
         return;
     }
     if (!arity_ok(cmd, c->argc)) {
-        if (multi_exec_refused(c, cmd, "wrong number of arguments for 'exec' command"))
-            return;
-        reply_err_arity(c, cmd->name);
-        multi_flag_error(c);
+        if (!multi_exec_refused(c, cmd, "wrong number of arguments for 'exec' command"))
+            reply_err_arity(c, cmd->name);
+        refused(c, cmd);
         return;
     }
     if (subcommand_refused(c, cmd)) {
+        /* an unknown subcommand counts nowhere, as in Redis */
+        if (subcommand_arity_of(cmd, &c->argv[1]) != 0)
+            cmdstats_rejected(c, cmd);
         multi_flag_error(c);
         return;
     }
@@ -390,21 +401,21 @@ void command_execute(client *c)
         server_requires_auth()) {
         if (!multi_exec_refused(c, cmd, "NOAUTH Authentication required."))
             reply_error(c, "NOAUTH Authentication required.");
-        multi_flag_error(c);
+        refused(c, cmd);
         return;
     }
-    if (!(c->flags & CLIENT_FAKE) && role_refuses(c, cmd)) {
-        multi_flag_error(c);
-        return;
-    }
-    if (write_too_large_for_the_log(c, cmd)) {
-        multi_flag_error(c);
+    if ((!(c->flags & CLIENT_FAKE) && role_refuses(c, cmd)) || write_too_large_for_the_log(c, cmd)) {
+        refused(c, cmd);
         return;
     }
     /* multi.c: queued inside MULTI (+QUEUED), or refused there (CMD_NO_MULTI)
      * or in RESP2 subscribed mode (pubsub.c). */
-    if (multi_intercept(c, cmd))
+    long long errors_before = c->error_replies;
+    if (multi_intercept(c, cmd)) {
+        if (c->error_replies > errors_before)
+            cmdstats_rejected(c, cmd);
         return;
+    }
     engine *e = c->eng;
     c->cmd = cmd;
     engine_update_clock(e);
@@ -416,10 +427,15 @@ void command_execute(client *c)
      * expiry decisions are made on the replica's own clock. */
     int was_replaying = e->replaying;
     if (c->flags & CLIENT_REPLAY) e->replaying = 1;
+    long long started_us = cmdstats_call_begin(c);
     effect_begin(e);
     cmd->proc(c);
     effect_end(e);
     e->replaying = was_replaying;
+    if (c->flags & CLIENT_BLOCKED)            /* counted when it is done */
+        cmdstats_call_blocked(c, started_us);
+    else
+        cmdstats_call_end(c, cmd, started_us);
 
     e->stats.numcommands++;
     /* c->cmd stays set after the call: the reply tracker reads its flags
@@ -707,7 +723,7 @@ static void command_getkeys_sub(client *c, int with_flags)
     /* A container is looked up with its subcommand, as Redis 7 does: an
      * unknown one is no command; only OBJECT's key subcommands have keys. */
     int sub_arity = 0;
-    if (cmd != NULL && argc >= 2 && has_subcommands(cmd)) {
+    if (cmd != NULL && argc >= 2 && command_has_subcommands(cmd)) {
         sub_arity = subcommand_arity_of(cmd, &argv[1]);
         if (sub_arity == 0) cmd = NULL;
     }
@@ -715,7 +731,7 @@ static void command_getkeys_sub(client *c, int with_flags)
         reply_error(c, "ERR Invalid command specified");
         return;
     }
-    int has_keys = has_subcommands(cmd)
+    int has_keys = command_has_subcommands(cmd)
         ? sub_arity != 0 && strcmp(cmd->name, "object") == 0 && !arg_equals(&argv[1], "help")
         : command_has_keys(cmd);
     if (!has_keys) {

@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #include "server.h"
+#include "cmdstats.h"
+#include "errorstats.h"
 
 enum param_kind {
     P_INT,        /* int field, [min, max] */
@@ -410,6 +412,8 @@ static void config_resetstat_command(client *c)
     server.stat_peak_memory = (long long)memory_used_bytes();
     server.stat_total_commands_us = 0;
     command_instantaneous_reset();
+    cmdstats_reset();
+    errorstats_reset();
     reply_ok(c);
 }
 

@@ -19,7 +19,9 @@
 
 #include "server.h"
 #include "blocking.h"
+#include "cmdstats.h"
 #include "durable.h"
+#include "errorstats.h"
 #include "snapshot.h"
 
 enum {
@@ -31,8 +33,16 @@ enum {
     SEC_REPLICATION = 1 << 5,
     SEC_CPU = 1 << 6,
     SEC_KEYSPACE = 1 << 7,
+    SEC_MODULES = 1 << 8,
+    SEC_COMMANDSTATS = 1 << 9,
+    SEC_ERRORSTATS = 1 << 10,
+    SEC_LATENCYSTATS = 1 << 11,
+    SEC_CLUSTER = 1 << 12,
 };
-#define SEC_DEFAULT 0xff
+/* INFO with no argument or "default" leaves out the per-command sections,
+ * as Redis does; "all" and "everything" have them. */
+#define SEC_ALL 0x1fff
+#define SEC_DEFAULT (SEC_ALL & ~(SEC_COMMANDSTATS | SEC_LATENCYSTATS))
 
 #define CLIENT_WALK_MAX 1000000   /* bound on the client-list walk */
 
@@ -272,6 +282,7 @@ static sds section_stats(sds s)
         "pubsubshard_channels:0\r\n"
         "latest_fork_usec:0\r\n"
         "total_forks:0\r\n"
+        "unexpected_error_replies:0\r\n"   /* errors from a primary or an AOF: we have neither */
         "total_error_replies:%lld\r\n",
         st->numconnections, st->numcommands, (long long)(ops + 0.5),
         st->net_input_bytes, st->net_output_bytes, in_kbps, out_kbps,
@@ -400,6 +411,31 @@ static sds section_keyspace(sds s)
     return s;
 }
 
+static sds section_modules(sds s)
+{
+    return sds_cat(s, "# Modules\r\n");      /* none can be loaded */
+}
+
+static sds section_commandstats(sds s)
+{
+    return cmdstats_info(sds_cat(s, "# Commandstats\r\n"));
+}
+
+static sds section_errorstats(sds s)
+{
+    return errorstats_info(sds_cat(s, "# Errorstats\r\n"));
+}
+
+static sds section_latencystats(sds s)
+{
+    return latencystats_info(sds_cat(s, "# Latencystats\r\n"));
+}
+
+static sds section_cluster(sds s)
+{
+    return sds_cat(s, "# Cluster\r\ncluster_enabled:0\r\n");
+}
+
 /* ------------------------------------------------------------ selection */
 
 static const struct { const char *name; int bit; sds (*gen)(sds); } sections[] = {
@@ -410,16 +446,22 @@ static const struct { const char *name; int bit; sds (*gen)(sds); } sections[] =
     {"stats", SEC_STATS, section_stats},
     {"replication", SEC_REPLICATION, section_replication},
     {"cpu", SEC_CPU, section_cpu},
+    {"modules", SEC_MODULES, section_modules},
+    {"commandstats", SEC_COMMANDSTATS, section_commandstats},
+    {"errorstats", SEC_ERRORSTATS, section_errorstats},
+    {"latencystats", SEC_LATENCYSTATS, section_latencystats},
+    {"cluster", SEC_CLUSTER, section_cluster},
     {"keyspace", SEC_KEYSPACE, section_keyspace},
 };
 #define N_SECTIONS ((int)(sizeof(sections) / sizeof(sections[0])))
 
 static int section_bits(const char *word, size_t len)
 {
-    if ((len == 7 && strncasecmp(word, "default", 7) == 0) ||
-        (len == 3 && strncasecmp(word, "all", 3) == 0) ||
-        (len == 10 && strncasecmp(word, "everything", 10) == 0))
+    if (len == 7 && strncasecmp(word, "default", 7) == 0)
         return SEC_DEFAULT;
+    if ((len == 3 && strncasecmp(word, "all", 3) == 0) ||
+        (len == 10 && strncasecmp(word, "everything", 10) == 0))
+        return SEC_ALL;
     for (int i = 0; i < N_SECTIONS; i++)
         if (strlen(sections[i].name) == len && strncasecmp(sections[i].name, word, len) == 0)
             return sections[i].bit;

@@ -245,6 +245,11 @@ typedef struct client {
     void *blocked;              /* blocking.c's state while CLIENT_BLOCKED, else NULL */
     void *mstate;               /* multi.c: queued commands and WATCHed keys, else NULL */
     void *pubsub;               /* pubsub.c: channels and patterns subscribed, else NULL */
+
+    /* cmdstats.c: error replies sent to this client; and a mark to tell
+     * whether the running command failed (see cmdstats_call_begin). */
+    long long error_replies, error_mark;
+    long long blocked_call_us;  /* time a blocked command ran before it blocked */
 } client;
 
 client *client_create_fake(engine *e);   /* fd -1, RESP2 */
@@ -350,6 +355,7 @@ void commands_init(void);
 const mcommand *command_lookup(const char *name, size_t len);  /* case-insensitive */
 /* "config|get" for a container's known subcommand, else the command's name (outlen >= 64). */
 void command_full_name(const mcommand *cmd, int argc, const marg *argv, char *out, size_t outlen);
+int command_has_subcommands(const mcommand *cmd);   /* CLIENT, CONFIG, OBJECT, PUBSUB, COMMAND */
 /* Runs c->argv: lookup, arity, flags, effects bracket, proc. The reply
  * (or error) is appended to c->reply. */
 void command_execute(client *c);

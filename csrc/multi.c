@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "mdb.h"
+#include "cmdstats.h"
 #include "durable.h"
 
 /* Bounds on one transaction (Redis has only memory limits; a runaway
@@ -423,8 +424,13 @@ static void exec_queued(client *c, multi_state *ms)
         c->argv = q->argv;
         c->cmd = q->cmd;
         /* Writes that logged their results may have filled the record */
-        if (!exec_role_refuses(c, q->cmd) && !write_too_large_for_the_log(c, q->cmd))
+        if (exec_role_refuses(c, q->cmd) || write_too_large_for_the_log(c, q->cmd)) {
+            cmdstats_rejected(c, q->cmd);
+        } else {
+            long long started_us = cmdstats_call_begin(c);
             q->cmd->proc(c);
+            cmdstats_call_end(c, q->cmd, started_us);
+        }
         c->eng->stats.numcommands++;
         c->lastcmd = q->cmd;
     }

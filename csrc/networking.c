@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include "server.h"
 #include "blocking.h"
+#include "cmdstats.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -238,6 +239,8 @@ void client_free(client *c)
         client_free_fake(c);
         return;
     }
+    if (c->flags & CLIENT_BLOCKED)
+        cmdstats_blocked_done(c);       /* Redis counts a call cut short by a disconnect */
     blocking_client_gone(c);            /* blocking.c: drop it from key wait queues */
     if (server.client_freeing)
         server.client_freeing(c);
@@ -470,6 +473,7 @@ static void run_frame(client *c)
  * its paused input resumes from before-sleep (blocking_next_resumed). */
 void client_unblocked(client *c)
 {
+    cmdstats_blocked_done(c);
     reply_done(c);
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "mdb.h"
+#include "errorstats.h"
 
 /* No client's output buffer grows past this. proto-max-bulk-len is 512 MB,
  * so only unbounded repetition gets here (ZRANDMEMBER z -2147483648 asks for
@@ -189,6 +190,8 @@ static void reply_error_len(client *c, const char *s, size_t len)
     dst[len + 1] = '\r';
     dst[len + 2] = '\n';
     reply_commit(c, len + 3);
+    c->error_replies++;
+    errorstats_count(s, len);
     if (c->eng) c->eng->stats.total_error_replies++;
 }
 

@@ -25,6 +25,7 @@ def test_reply_c(tmp_path, name, defines):
            "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
            "-fno-omit-frame-pointer", *defines, "-I", CSRC,
            os.path.join(ROOT, "tests", "c", name + ".c"), os.path.join(CSRC, "reply.c"),
+           os.path.join(CSRC, "errorstats.c"), os.path.join(CSRC, "sds.c"),
            "-lm", "-o", str(exe)]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, "compile failed:\n" + res.stdout + res.stderr

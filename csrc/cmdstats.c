@@ -1,0 +1,165 @@
+/* cmdstats.c — see cmdstats.h.
+ *
+ * Top-level commands have one entry each, indexed by their row in
+ * command_table. Subcommands ("client|id") live in a small table keyed by
+ * name: only a container's known subcommands reach it (the dispatcher
+ * refuses unknown ones first), so it stays within its bound. Latency
+ * histograms are allocated on a command's first call (24 KB each): a
+ * server that runs twenty kinds of command holds twenty.
+ */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmdstats.h"
+#include "errorstats.h"
+#include "latency_hist.h"
+
+typedef struct cmd_stat {
+    long long calls, usec, rejected, failed;
+    latency_hist *latency;
+} cmd_stat;
+
+typedef struct sub_stat {
+    char name[64];
+    cmd_stat st;
+} sub_stat;
+
+static cmd_stat *top;                      /* command_count entries */
+static sub_stat subs[CMDSTATS_SUBCOMMANDS_MAX];
+static int nsubs;
+
+static const double percentiles[] = {50, 99, 99.9};   /* Redis' default report */
+
+static cmd_stat *entry_for(const mcommand *cmd, int argc, const marg *argv)
+{
+    if (top == NULL) {
+        top = calloc((size_t)command_count, sizeof(*top));
+        if (top == NULL) return NULL;      /* no memory for statistics: skip them */
+    }
+    ptrdiff_t row = cmd - command_table;
+    assert(row >= 0 && row < command_count);
+    if (argc < 2 || !command_has_subcommands(cmd))
+        return &top[row];
+    char name[64];
+    command_full_name(cmd, argc, argv, name, sizeof(name));
+    if (strchr(name, '|') == NULL)
+        return &top[row];
+    for (int i = 0; i < nsubs; i++)
+        if (strcmp(subs[i].name, name) == 0) return &subs[i].st;
+    if (nsubs == CMDSTATS_SUBCOMMANDS_MAX) return NULL;
+    sub_stat *s = &subs[nsubs++];
+    memset(s, 0, sizeof(*s));
+    memcpy(s->name, name, sizeof(s->name));
+    return &s->st;
+}
+
+void cmdstats_rejected(client *c, const mcommand *cmd)
+{
+    cmd_stat *st = entry_for(cmd, c->argc, c->argv);
+    if (st) st->rejected++;
+}
+
+/* A command failed if any error reply was sent while it ran since the
+ * mark, to anyone: CLIENT UNBLOCK ... ERROR fails with its victim, as in
+ * Redis. Each command inside EXEC moves the mark on, so EXEC fails only by
+ * an error of its own (EXECABORT), not by one of its commands'. */
+long long cmdstats_call_begin(client *c)
+{
+    c->error_mark = errorstats_total();
+    return monotonic_us();
+}
+
+static void count_call(const mcommand *cmd, int argc, const marg *argv, long long us, int failed)
+{
+    if (us < 0) us = 0;
+    cmd_stat *st = entry_for(cmd, argc, argv);
+    if (st == NULL) return;
+    st->calls++;
+    st->usec += us;
+    st->failed += failed;
+    if (st->latency == NULL) st->latency = calloc(1, sizeof(*st->latency));
+    if (st->latency) latency_hist_record(st->latency, us * 1000);
+}
+
+void cmdstats_call_end(client *c, const mcommand *cmd, long long started_us)
+{
+    long long now_errors = errorstats_total();
+    count_call(cmd, c->argc, c->argv, monotonic_us() - started_us, now_errors > c->error_mark);
+    c->error_mark = now_errors;
+}
+
+/* Redis counts the time a blocked command runs, not the time it waits:
+ * what it ran before blocking (serving it later runs on another client's
+ * time, which is not measured separately here). While the client waits,
+ * the mark holds its own error count: only errors sent to it (a timeout's,
+ * CLIENT UNBLOCK's) fail the command. */
+void cmdstats_call_blocked(client *c, long long started_us)
+{
+    c->blocked_call_us = monotonic_us() - started_us;
+    c->error_mark = c->error_replies;
+}
+
+void cmdstats_blocked_done(client *c)
+{
+    /* blocking commands are not containers: the row alone names them */
+    if (c->cmd)
+        count_call(c->cmd, 1, c->argv, c->blocked_call_us, c->error_replies > c->error_mark);
+}
+
+/* Calls f for every entry that has counted something, in table order with
+ * each container's subcommands after it (Redis' order is its hash table's). */
+static sds each_entry(sds s, sds (*f)(sds, const char *, const cmd_stat *))
+{
+    if (top == NULL) return s;
+    for (int row = 0; row < command_count; row++) {
+        const mcommand *cmd = &command_table[row];
+        const cmd_stat *st = &top[row];
+        if (st->calls || st->rejected || st->failed) s = f(s, cmd->name, st);
+        size_t n = strlen(cmd->name);
+        for (int i = 0; i < nsubs; i++)
+            if (strncmp(subs[i].name, cmd->name, n) == 0 && subs[i].name[n] == '|')
+                s = f(s, subs[i].name, &subs[i].st);
+    }
+    return s;
+}
+
+static sds one_cmdstat(sds s, const char *name, const cmd_stat *st)
+{
+    return sds_catprintf(s, "cmdstat_%s:calls=%lld,usec=%lld,usec_per_call=%.2f,"
+                         "rejected_calls=%lld,failed_calls=%lld\r\n",
+                         name, st->calls, st->usec,
+                         st->calls ? (double)st->usec / (double)st->calls : 0.0,
+                         st->rejected, st->failed);
+}
+
+static sds one_latency(sds s, const char *name, const cmd_stat *st)
+{
+    if (st->latency == NULL || st->latency->total == 0) return s;
+    s = sds_catprintf(s, "latency_percentiles_usec_%s:", name);
+    for (size_t i = 0; i < sizeof(percentiles) / sizeof(percentiles[0]); i++)
+        s = sds_catprintf(s, "%sp%g=%.3f", i ? "," : "", percentiles[i],
+                          (double)latency_hist_percentile(st->latency, percentiles[i]) / 1000.0);
+    return sds_cat(s, "\r\n");
+}
+
+sds cmdstats_info(sds s)
+{
+    return each_entry(s, one_cmdstat);
+}
+
+sds latencystats_info(sds s)
+{
+    return each_entry(s, one_latency);
+}
+
+void cmdstats_reset(void)
+{
+    if (top)
+        for (int row = 0; row < command_count; row++) {
+            free(top[row].latency);
+            memset(&top[row], 0, sizeof(top[row]));
+        }
+    for (int i = 0; i < nsubs; i++) free(subs[i].st.latency);
+    nsubs = 0;
+}

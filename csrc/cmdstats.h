@@ -1,0 +1,40 @@
+/* cmdstats.h — per-command counters for INFO commandstats and latencystats.
+ *
+ * Redis 7's rules, which monitoring reads:
+ *   - calls / usec: a command that ran (a queued command counts when EXEC
+ *     runs it, not when MULTI queued it; a blocking command when it is
+ *     served, times out or is unblocked);
+ *   - rejected_calls: refused before running (wrong arity, NOAUTH,
+ *     READONLY, refused inside MULTI or in subscribed mode);
+ *   - failed_calls: ran and replied an error of its own.
+ * A container's subcommands count under "config|get" and so on; an unknown
+ * command or subcommand counts nowhere (only in errorstats).
+ */
+#ifndef MDB_CMDSTATS_H
+#define MDB_CMDSTATS_H
+
+#include "mdb.h"
+#include "sds.h"
+
+/* Subcommand entries ("config|get") kept; the containers have ~45 in all. */
+#define CMDSTATS_SUBCOMMANDS_MAX 128
+
+/* The command line in c (c->cmd, argv) was refused before it ran. */
+void cmdstats_rejected(client *c, const mcommand *cmd);
+
+/* Brackets one execution of cmd's handler for the command line in c:
+ * begin returns the start time that end (or blocked) takes. */
+long long cmdstats_call_begin(client *c);
+void cmdstats_call_end(client *c, const mcommand *cmd, long long started_us);
+
+/* Instead of cmdstats_call_end when the handler left the client blocked;
+ * cmdstats_blocked_done once it is served, times out, is unblocked or
+ * disconnects. */
+void cmdstats_call_blocked(client *c, long long started_us);
+void cmdstats_blocked_done(client *c);
+
+sds cmdstats_info(sds s);          /* "cmdstat_<name>:calls=..." lines */
+sds latencystats_info(sds s);      /* "latency_percentiles_usec_<name>:p50=..." lines */
+void cmdstats_reset(void);         /* CONFIG RESETSTAT */
+
+#endif
