@@ -570,14 +570,24 @@ static void client_setinfo_cmd(client *c)
     reply_ok(c);       /* accepted; not shown by CLIENT LIST in the 7.0 format */
 }
 
+/* ON answers +OK; OFF and SKIP answer nothing (networking.c drops the
+ * replies). A connection without a socket (the ZeroMQ API) needs a reply
+ * for every request, so it cannot turn them off. */
 static void client_reply_cmd(client *c)
 {
-    if (arg_equals(&c->argv[2], "on"))
+    int off = arg_equals(&c->argv[2], "off"), skip = arg_equals(&c->argv[2], "skip");
+    if (arg_equals(&c->argv[2], "on")) {
+        c->flags &= ~(CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP_NEXT | CLIENT_REPLY_SKIP);
         reply_ok(c);
-    else if (arg_equals(&c->argv[2], "off") || arg_equals(&c->argv[2], "skip"))
-        reply_error(c, "ERR CLIENT REPLY OFF|SKIP is not supported");
-    else
+    } else if ((off || skip) && c->fd < 0) {
+        reply_error(c, "ERR CLIENT REPLY OFF|SKIP needs a RESP connection");
+    } else if (off) {
+        c->flags |= CLIENT_REPLY_OFF;
+    } else if (skip) {
+        if (!(c->flags & CLIENT_REPLY_OFF)) c->flags |= CLIENT_REPLY_SKIP_NEXT;
+    } else {
         reply_err_syntax(c);
+    }
 }
 
 typedef struct client_sub {

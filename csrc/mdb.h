@@ -192,6 +192,11 @@ typedef struct marg { const char *ptr; size_t len; } marg;
 #define CLIENT_NO_TOUCH          (1 << 6)   /* CLIENT NO-TOUCH on: reads do not update LRU */
 #define CLIENT_AUTHENTICATED     (1 << 7)   /* may run every command (requirepass met, or none
                                                was set when it connected or RESET) */
+/* CLIENT REPLY (networking.c applies them around each command line). */
+#define CLIENT_REPLY_OFF         (1 << 8)   /* no replies, no pub/sub messages until ON */
+#define CLIENT_REPLY_SKIP_NEXT   (1 << 9)   /* SKIP ran: the next command's reply is dropped */
+#define CLIENT_REPLY_SKIP        (1 << 10)  /* this command's reply is dropped */
+#define CLIENT_PUSHING           (1 << 11)  /* writing a pub/sub push, which OFF and SKIP let through */
 #define CLIENT_BLOCKED           (1 << 20)  /* waiting in a blocking command (blocking.c): input paused */
 /* Transactions and pub/sub (multi.c, pubsub.c). */
 #define CLIENT_IN_MULTI          (1 << 24)  /* between MULTI and EXEC/DISCARD: commands are queued */

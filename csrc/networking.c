@@ -438,6 +438,22 @@ static void protocol_error(client *c)
     reply_done(c);
 }
 
+/* CLIENT REPLY SKIP: the command after it runs with CLIENT_REPLY_SKIP,
+ * which reply.c honours like OFF (a blocked command keeps it until its
+ * reply is written). */
+static void mute_begin(client *c)
+{
+    if (c->flags & CLIENT_REPLY_SKIP_NEXT) {
+        c->flags &= ~CLIENT_REPLY_SKIP_NEXT;
+        c->flags |= CLIENT_REPLY_SKIP;
+    }
+}
+
+static void mute_end(client *c)
+{
+    c->flags &= ~CLIENT_REPLY_SKIP;
+}
+
 /* Runs the frame just parsed, whose first byte is at querybuf + qb_pos. */
 static void run_frame(client *c)
 {
@@ -455,6 +471,7 @@ static void run_frame(client *c)
     }
     c->argv = c->argv_buf;
     c->argc = p->argc;
+    mute_begin(c);
     command_execute(c);
     if (c->flags & CLIENT_BLOCKED) {
         /* blocking.c holds the command; its reply comes through
@@ -462,6 +479,7 @@ static void run_frame(client *c)
         c->argc = 0;
         return;
     }
+    mute_end(c);
     reply_done(c);
     c->argc = 0;
     /* Serve clients blocked on keys this command filled (blocking.h). */
@@ -474,6 +492,7 @@ static void run_frame(client *c)
 void client_unblocked(client *c)
 {
     cmdstats_blocked_done(c);
+    mute_end(c);
     reply_done(c);
 }
 

@@ -194,27 +194,36 @@ void memorydbOnceCommand(client *c)
         return;
     }
     size_t before = c->reply_len;
+    /* The reply is kept for retries even when CLIENT REPLY OFF or SKIP
+     * drops it here: produce it, keep it, then take it back. */
+    int muted = c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP);
+    c->flags &= ~muted;
     /* The wrapped command's own room checks leave room for the note below
      * (write_effect_estimate counted it for the dispatcher's check). */
     assert(e->effect_reserve == 0);
     e->effect_reserve = once_note_bytes();
     int ran = once_run(c);
     e->effect_reserve = 0;
-    if (!ran)
-        return;
-    assert(c->reply_len >= before);
-    klen = once_key(key, id, reqno);
-    const char *reply = c->reply + before;
-    size_t rlen = c->reply_len - before;
-    if (!effect_room(e, once_store_bytes(klen, rlen))) {
-        /* The write ran, but the record cannot also hold its reply (a
-         * GETSET of a value near the log's limit): remember that it ran,
-         * so a retry still runs nothing and says so. */
-        reply = ONCE_REPLY_NOT_KEPT;
-        rlen = sizeof(ONCE_REPLY_NOT_KEPT) - 1;
+    if (ran) {
+        assert(c->reply_len >= before);
+        klen = once_key(key, id, reqno);
+        const char *reply = c->reply + before;
+        size_t rlen = c->reply_len - before;
+        if (!effect_room(e, once_store_bytes(klen, rlen))) {
+            /* The write ran, but the record cannot also hold its reply (a
+             * GETSET of a value near the log's limit): remember that it ran,
+             * so a retry still runs nothing and says so. */
+            reply = ONCE_REPLY_NOT_KEPT;
+            rlen = sizeof(ONCE_REPLY_NOT_KEPT) - 1;
+        }
+        once_store(e, key, klen, reply, rlen);
     }
-    once_store(e, key, klen, reply, rlen);
+    if (muted) {
+        c->reply_len = before;               /* nothing of it was released yet */
+        c->flags |= muted;
+    }
     /* Last, with what room is left: forgetting acknowledged records can
      * wait for a later call, or for their TTL. */
-    once_prune(e, id, acked);
+    if (ran)
+        once_prune(e, id, acked);
 }

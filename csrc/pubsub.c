@@ -101,8 +101,11 @@ int pubsub_client_subscriptions(const client *c)
     return pubsub_client_channels(c) + pubsub_client_patterns(c);
 }
 
+/* Subscribe confirmations and messages are pushes: CLIENT REPLY OFF and
+ * SKIP do not hold them back (reply.c). */
 static void reply_sub_event(client *c, const char *word, const char *name, size_t len)
 {
+    c->flags |= CLIENT_PUSHING;
     reply_push_len(c, 3);
     reply_bulk_cstr(c, word);
     if (name)
@@ -110,6 +113,7 @@ static void reply_sub_event(client *c, const char *word, const char *name, size_
     else
         reply_null(c);
     reply_ll(c, pubsub_client_subscriptions(c));
+    c->flags &= ~CLIENT_PUSHING;
 }
 
 /* ------------------------------------------------------------ indexes */
@@ -347,10 +351,12 @@ static long deliver_channel(client *c, const marg *ch, const marg *msg)
         client *t = s->v[i];
         if (t->eng != c->eng || !can_receive(t))
             continue;
+        t->flags |= CLIENT_PUSHING;
         reply_push_len(t, 3);
         reply_bulk_cstr(t, "message");
         reply_bulk(t, ch->ptr, ch->len);
         reply_bulk(t, msg->ptr, msg->len);
+        t->flags &= ~CLIENT_PUSHING;
         delivery_done(t, c);
         n++;
     }
@@ -374,11 +380,13 @@ static long deliver_patterns(client *c, const marg *ch, const marg *msg)
             client *t = s->v[i];
             if (t->eng != c->eng || !can_receive(t))
                 continue;
+            t->flags |= CLIENT_PUSHING;
             reply_push_len(t, 4);
             reply_bulk_cstr(t, "pmessage");
             reply_bulk(t, pat, sds_len(pat));
             reply_bulk(t, ch->ptr, ch->len);
             reply_bulk(t, msg->ptr, msg->len);
+            t->flags &= ~CLIENT_PUSHING;
             delivery_done(t, c);
             n++;
         }

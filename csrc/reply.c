@@ -79,10 +79,19 @@ static void reply_grow(client *c, size_t need)
     c->reply_cap = cap;
 }
 
+/* CLIENT REPLY OFF, or SKIP for this command: replies go nowhere, as in
+ * Redis 7, except pub/sub pushes (messages, subscribe confirmations). */
+static inline int reply_muted(const client *c)
+{
+    return (c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) && !(c->flags & CLIENT_PUSHING);
+}
+
 /* Returns a pointer to `need` writable bytes at the end of the buffer;
  * the caller commits them with reply_commit(). */
 static inline char *reply_room(client *c, size_t need)
 {
+    if (reply_muted(c))
+        return discard_room(need);
     if (c->reply_cap - c->reply_len < need) {
         reply_grow(c, need);
         if (c->reply_overflow) return discard_room(need);
@@ -94,7 +103,7 @@ static inline char *reply_room(client *c, size_t need)
 
 static inline void reply_commit(client *c, size_t n)
 {
-    if (c->reply_overflow) return;           /* the bytes went to discard_room */
+    if (c->reply_overflow || reply_muted(c)) return;   /* the bytes went to discard_room */
     assert(c->reply_len + n <= c->reply_cap);
     c->reply_len += n;
     if (c->reply_len > c->reply_peak) c->reply_peak = c->reply_len;
@@ -386,6 +395,7 @@ size_t reply_deferred_len(client *c)
 static void reply_set_deferred(client *c, size_t handle, char type, long len)
 {
     if (c->reply_overflow) return;           /* never sent: the client is being closed */
+    if (reply_muted(c)) return;              /* the reservation was discarded too */
     assert(len >= 0);
     assert(handle + DEFERRED_RESERVE <= c->reply_len);
     assert(c->reply[handle] == '\0');   /* patched at most once */
