@@ -372,12 +372,32 @@ static void refused(client *c, const mcommand *cmd)
     multi_flag_error(c);
 }
 
+/* What CLIENT LIST shows as the connection's last command: set as soon as
+ * the line is looked up, so a refused command shows too (Redis sets it
+ * before its checks); NULL for an unknown command or subcommand. */
+static void note_last_command(client *c, const mcommand *cmd)
+{
+    c->lastsub[0] = '\0';
+    if (cmd != NULL && c->argc >= 2 && command_has_subcommands(cmd)) {
+        if (subcommand_arity_of(cmd, &c->argv[1]) == 0) {
+            cmd = NULL;
+        } else {
+            size_t n = c->argv[1].len < sizeof(c->lastsub) - 1 ? c->argv[1].len : sizeof(c->lastsub) - 1;
+            for (size_t i = 0; i < n; i++)        /* known subcommand names are short */
+                c->lastsub[i] = (char)tolower((unsigned char)c->argv[1].ptr[i]);
+            c->lastsub[n] = '\0';
+        }
+    }
+    c->lastcmd = cmd;
+}
+
 void command_execute(client *c)
 {
     assert(c != NULL && c->eng != NULL);
     c->cmd = NULL;
     if (c->argc <= 0) return;                 /* empty inline line: nothing to do */
     const mcommand *cmd = command_lookup(c->argv[0].ptr, c->argv[0].len);
+    note_last_command(c, cmd);
     if (cmd == NULL) {
         reply_unknown_command(c);
         multi_flag_error(c);                  /* multi.c: a refused command aborts EXEC */
@@ -439,7 +459,9 @@ void command_execute(client *c)
 
     e->stats.numcommands++;
     /* c->cmd stays set after the call: the reply tracker reads its flags
-     * (write / read / whole keyspace) to decide what the reply waits for. */
+     * (write / read / whole keyspace) to decide what the reply waits for.
+     * EXEC named its queued commands in lastcmd while it ran: it is the
+     * last command now. */
     c->lastcmd = cmd;
 }
 

@@ -229,6 +229,8 @@ typedef struct client {
     int argc;
     marg *argv;
     const struct mcommand *cmd, *lastcmd;
+    char lastsub[32];           /* lastcmd's subcommand, lower case, when lastcmd is a container
+                                   ("get" of CONFIG GET): CLIENT LIST's cmd=config|get */
 
     /* output: bytes [reply_sent, reply_released) may go to the socket now;
      * [reply_released, reply_len) are parked until the durable path releases

@@ -348,8 +348,7 @@ int multi_intercept(client *c, const mcommand *cmd)
         multi_flag_error(c);
         return 1;
     }
-    c->lastcmd = cmd;            /* CLIENT LIST cmd= names it, as Redis does */
-    reply_status(c, "QUEUED");
+    reply_status(c, "QUEUED");    /* (CLIENT LIST cmd= names it: commands.c set lastcmd) */
     return 1;
 }
 

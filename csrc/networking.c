@@ -787,12 +787,21 @@ static int is_container_command(const char *name)
     return 0;
 }
 
-/* "get", or "client|list" for a container command being executed now. */
+/* "get", or "client|list" for a container command being executed now or
+ * last. */
 static void client_cmd_name(const client *c, char *out, size_t outlen)
 {
-    const mcommand *cmd = c->argc > 0 && c->cmd ? c->cmd : c->lastcmd;
+    int running = c->argc > 0 && c->cmd;
+    const mcommand *cmd = running ? c->cmd : c->lastcmd;
     if (!cmd) {
         snprintf(out, outlen, "NULL");
+        return;
+    }
+    if (!running) {
+        if (c->lastsub[0])
+            snprintf(out, outlen, "%s|%s", cmd->name, c->lastsub);
+        else
+            snprintf(out, outlen, "%s", cmd->name);
         return;
     }
     if (c->argc >= 2 && cmd == c->cmd && is_container_command(cmd->name)) {

@@ -453,3 +453,26 @@ def test_reset_keeps_no_evict_as_redis_7_0(pair):
     pair.check("RESET")
     flags = [_parse_client_line(decode_one(x).strip())["flags"] for x in pair.call("CLIENT", "INFO")]
     assert flags[0] == flags[1] == "e"
+
+
+def _last_command_names(server):
+    """CLIENT LIST's cmd= for a connection after each line it sends, as
+    another connection sees it: refused lines count, unknown ones are NULL,
+    a container's subcommand is named."""
+    lines = [("SET",), ("GET", "a", "b"), ("FOOBAR",), ("CONFIG", "GET", "maxmemory"), ("CONFIG", "GET"),
+             ("OBJECT", "NOPE"), ("CLIENT", "SETNAME"), ("MULTI",), ("SET",), ("EXEC",),
+             ("INCR", "nokey2", "x"), ("MULTI",), ("CONFIG", "GET", "x"), ("EXEC",), ("COMMAND", "COUNT")]
+    out = []
+    with RawConn(server.host, server.port) as g, RawConn(server.host, server.port) as seer:
+        gid = decode_one(g.call("CLIENT", "ID"))
+        for ln in lines:
+            g.call(*ln)
+            listing = decode_one(seer.call("CLIENT", "LIST", "ID", str(gid))).decode()
+            out.append(next(f for f in listing.split() if f.startswith("cmd=")))
+    return out
+
+
+def test_client_list_last_command_as_redis(node, redis_server):
+    ours, theirs = _last_command_names(node), _last_command_names(redis_server)
+    assert ours == theirs
+    assert "cmd=config|get" in ours and "cmd=NULL" in ours
