@@ -8,7 +8,9 @@
 #include "server.h"
 #include "blocking.h"
 #include "durable.h"
+#include "pause.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -275,8 +277,12 @@ static const char *const client_help[] = {
     "      Return clients of specified IDs only.",
     "UNBLOCK <clientid> [TIMEOUT|ERROR]",
     "    Unblock the specified blocked client.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
     "REPLY (ON|OFF|SKIP)",
-    "    Control the replies sent to the current connection (only ON is supported).",
+    "    Control the replies sent to the current connection.",
     "SETNAME <name>",
     "    Assign the name <name> to the current connection.",
     "SETINFO <LIB-NAME|LIB-VER> <value>",
@@ -605,6 +611,54 @@ static void client_setname_cmd(client *c) {
     if (client_set_name(c, &c->argv[2]) == 0) reply_ok(c);
 }
 static void client_getredir_cmd(client *c) { reply_ll(c, -1); }
+
+/* A timer that only wakes the loop when a pause ends: its before-sleep
+ * hook resumes the paused clients (networking.c). */
+static long long pause_wake(ae_loop *l, long long id, void *data)
+{
+    (void)l; (void)id; (void)data;
+    return -1;
+}
+
+/* CLIENT PAUSE <ms> [WRITE|ALL], with Redis 7.0's errors and their order.
+ * A timeout so large that now + timeout overflows ends at once, which is
+ * what Redis's arithmetic does with it. */
+static void client_pause_cmd(client *c)
+{
+    if (c->argc > 4) {
+        int n = c->argv[1].len > 128 ? 128 : (int)c->argv[1].len;   /* named as typed */
+        reply_error_fmt(c, "ERR unknown subcommand or wrong number of arguments for '%.*s'. "
+                        "Try CLIENT HELP.", n, c->argv[1].ptr);
+        return;
+    }
+    int type = PAUSE_ALL;
+    if (c->argc == 4) {
+        if (arg_equals(&c->argv[3], "write")) type = PAUSE_WRITE;
+        else if (!arg_equals(&c->argv[3], "all")) {
+            reply_error(c, "ERR CLIENT PAUSE mode must be WRITE or ALL");
+            return;
+        }
+    }
+    long long ms;
+    if (arg_get_ll(c, &c->argv[2], &ms, "ERR timeout is not an integer or out of range") != 0)
+        return;
+    if (ms < 0) {
+        reply_error(c, "ERR timeout is negative");
+        return;
+    }
+    long long now = monotonic_us() / 1000;
+    long long end = ms > LLONG_MAX - now ? now : now + ms;
+    pause_start(type, end);
+    if (server.loop && end > now)
+        (void)ae_add_timer(server.loop, end - now, pause_wake, NULL);   /* cron is the fallback */
+    reply_ok(c);
+}
+
+static void client_unpause_cmd(client *c)
+{
+    pause_stop();
+    reply_ok(c);
+}
 static void client_noevict_cmd(client *c) { client_flag_onoff(c, CLIENT_NO_EVICT); }
 static void client_notouch_cmd(client *c) { client_flag_onoff(c, CLIENT_NO_TOUCH); }
 
@@ -620,6 +674,8 @@ static const client_sub client_subs[] = {
     {"no-touch", 3, client_notouch_cmd},
     {"setinfo", 4, client_setinfo_cmd},
     {"reply", 3, client_reply_cmd},
+    {"pause", -3, client_pause_cmd},
+    {"unpause", 2, client_unpause_cmd},
     {"unblock", -3, client_unblock_cmd},
     {"help", 2, client_help_cmd},
 };

@@ -22,6 +22,7 @@
 #include "mdb.h"
 #include "cmdstats.h"
 #include "durable.h"
+#include "pause.h"
 #include "zmalloc.h"
 
 /* ------------------------------------------------------------ the table */
@@ -426,6 +427,12 @@ void command_execute(client *c)
     }
     if ((!(c->flags & CLIENT_FAKE) && role_refuses(c, cmd)) || write_too_large_for_the_log(c, cmd)) {
         refused(c, cmd);
+        return;
+    }
+    /* CLIENT PAUSE: after every refusal, before queueing, as Redis does.
+     * networking.c keeps the line and runs it again once the pause ends. */
+    if (pause_holds(c, cmd, monotonic_us() / 1000)) {
+        c->flags |= CLIENT_PAUSED;
         return;
     }
     /* multi.c: queued inside MULTI (+QUEUED), or refused there (CMD_NO_MULTI)

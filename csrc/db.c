@@ -17,6 +17,7 @@
 #include <string.h>
 #include "blocking.h"
 #include "mdb.h"
+#include "pause.h"
 
 #define LRU_CLOCK_MASK ((1u << 24) - 1)
 
@@ -58,7 +59,7 @@ static int replaying(const client *c) {
  * patterns) could fill it, and a record the log cannot take stops the node. */
 int db_may_expire_now(client *c, size_t len) {
     engine *e = c->eng;
-    return e->expire_enabled && effect_room(e, effect_del_bytes(len));
+    return e->expire_enabled && !pause_expiry_held() && effect_room(e, effect_del_bytes(len));
 }
 
 /* Deletes an expired key as the primary does: the deletion is an effect. */

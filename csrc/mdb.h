@@ -197,6 +197,8 @@ typedef struct marg { const char *ptr; size_t len; } marg;
 #define CLIENT_REPLY_SKIP_NEXT   (1 << 9)   /* SKIP ran: the next command's reply is dropped */
 #define CLIENT_REPLY_SKIP        (1 << 10)  /* this command's reply is dropped */
 #define CLIENT_PUSHING           (1 << 11)  /* writing a pub/sub push, which OFF and SKIP let through */
+#define CLIENT_PAUSED            (1 << 12)  /* stopped by CLIENT PAUSE before a command (pause.c):
+                                               input paused, the command runs once it ends */
 #define CLIENT_BLOCKED           (1 << 20)  /* waiting in a blocking command (blocking.c): input paused */
 /* Transactions and pub/sub (multi.c, pubsub.c). */
 #define CLIENT_IN_MULTI          (1 << 24)  /* between MULTI and EXEC/DISCARD: commands are queued */
@@ -403,6 +405,7 @@ void multi_flag_error(client *c);
  * reason, as Redis, even outside MULTI. Returns 1 if cmd is EXEC (handled). */
 int multi_exec_refused(client *c, const mcommand *cmd, const char *reason);
 int multi_queued_count(const client *c);      /* CLIENT LIST multi=: -1 outside MULTI */
+int multi_queue_has_write(const client *c);   /* pause.h's write-like command is queued */
 /* db_signal_modified's WATCH half: key == NULL means every key (flush). */
 void multi_touch_key(engine *e, const char *key, size_t len);
 /* Drops MULTI state and WATCHed keys (RESET, disconnect). */

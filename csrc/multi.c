@@ -26,6 +26,7 @@
 #include "mdb.h"
 #include "cmdstats.h"
 #include "durable.h"
+#include "pause.h"
 
 /* Bounds on one transaction (Redis has only memory limits; a runaway
  * client must not take the node down). Past them the transaction aborts. */
@@ -300,6 +301,17 @@ void multi_client_reset(client *c)
     queue_clear(c);
     unwatch_all(c);
     mstate_maybe_free(c);
+}
+
+int multi_queue_has_write(const client *c)
+{
+    const multi_state *ms = c->mstate;
+    if (!(c->flags & CLIENT_IN_MULTI) || ms == NULL)
+        return 0;
+    for (int i = 0; i < ms->nq; i++)              /* bounded by the queue's own limit */
+        if (pause_write_like(ms->q[i].cmd))
+            return 1;
+    return 0;
 }
 
 int multi_queued_count(const client *c)

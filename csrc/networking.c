@@ -19,6 +19,7 @@
 #include "server.h"
 #include "blocking.h"
 #include "cmdstats.h"
+#include "pause.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -473,6 +474,10 @@ static void run_frame(client *c)
     c->argc = p->argc;
     mute_begin(c);
     command_execute(c);
+    if (c->flags & CLIENT_PAUSED) {
+        c->argc = 0;                    /* nothing ran, nothing was replied */
+        return;
+    }
     if (c->flags & CLIENT_BLOCKED) {
         /* blocking.c holds the command; its reply comes through
          * client_unblocked(), and input stays paused until then. */
@@ -501,7 +506,7 @@ void client_unblocked(client *c)
 static void process_input(client *c)
 {
     while (c->qb_pos < c->qb_len) {
-        if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_BLOCKED))
+        if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_BLOCKED | CLIENT_PAUSED))
             break;
         size_t avail = c->qb_len - c->qb_pos;
         if (server.cfg.proto_max_bulk_len > 0)   /* CONFIG SET applies to open connections */
@@ -516,8 +521,10 @@ static void process_input(client *c)
         size_t frame = c->parser.frame_len;
         assert(frame > 0 && frame <= avail);
         run_frame(c);
-        c->qb_pos += frame;
         resp_parser_reset(&c->parser);
+        if (c->flags & CLIENT_PAUSED)
+            break;                      /* CLIENT PAUSE: the line is parsed again later */
+        c->qb_pos += frame;
     }
     if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) {
         /* Nothing more will be parsed: drop the rest and stop reading. */
@@ -685,8 +692,26 @@ static void client_write_handler(ae_loop *l, int fd, void *data, int mask)
     (void)client_flush(c, mstime());
 }
 
+/* The pause ended: every client it stopped runs its input again, in
+ * connection order (Redis resumes them in the order they were paused). */
+static void resume_paused_clients(void)
+{
+    long long bound = server.connected_clients + 1;
+    for (client *c = server.clients_head; c && bound-- > 0; c = c->next_all) {
+        if (!(c->flags & CLIENT_PAUSED))
+            continue;
+        c->flags &= ~CLIENT_PAUSED;
+        if (!(c->flags & CLIENT_CLOSE_ASAP))
+            process_input(c);
+        if (pause_type_at(monotonic_us() / 1000) != PAUSE_NONE)
+            break;                      /* a resumed client paused again: the rest wait */
+    }
+}
+
 void networking_before_sleep(void)
 {
+    if (pause_take_ended(monotonic_us() / 1000))
+        resume_paused_clients();
     /* Clients unblocked since the last iteration run their paused input. */
     long long resume_bound = server.connected_clients + 1;
     client *r;

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "server.h"
+#include "pause.h"
 #include "durable.h"
 
 #include <assert.h>
@@ -211,7 +212,7 @@ static long long server_cron(ae_loop *loop, long long id, void *data)
     (void)id; (void)data;
     server.cron_loops++;
     engine *e = server.eng;
-    if (!server.active_expire_disabled)
+    if (!server.active_expire_disabled && !pause_expiry_held())
         engine_active_expire(e, expire_budget_us());
     dict_rehash_ms(e->keys, REHASH_MS_PER_CRON);
     dict_rehash_ms(e->expires, REHASH_MS_PER_CRON);

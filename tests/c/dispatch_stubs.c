@@ -20,6 +20,12 @@ __attribute__((weak)) int multi_intercept(client *c, const mcommand *cmd)
 
 __attribute__((weak)) void multi_flag_error(client *c) { (void)c; }
 
+__attribute__((weak)) int multi_queue_has_write(const client *c)
+{
+    (void)c;
+    return 0;   /* nothing queued */
+}
+
 __attribute__((weak)) int multi_exec_refused(client *c, const mcommand *cmd, const char *reason)
 {
     (void)c; (void)cmd; (void)reason;
