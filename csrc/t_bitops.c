@@ -728,7 +728,6 @@ static void bitfield_write(client *c, const bf_op *ops, int n, uint64_t max_bit)
     fx.argc = 4;
     fx.nset = 0;
     int any_change = target_grew(&t);
-    int writes = 0;             /* Redis notifies any write that ran, changed or not */
 
     reply_array_len(c, n);
     for (int i = 0; i < n; i++) {
@@ -740,21 +739,16 @@ static void bitfield_write(client *c, const bf_op *ops, int n, uint64_t max_bit)
         }
         int64_t reply_v, stored;
         int changed;
-        if (bf_apply_write(p, len, &ops[i], &reply_v, &stored, &changed)) {
-            reply_ll(c, reply_v);
-            writes++;
-        } else {
-            reply_null(c);
-        }
+        if (bf_apply_write(p, len, &ops[i], &reply_v, &stored, &changed)) reply_ll(c, reply_v);
+        else reply_null(c);
         any_change |= changed;
         bf_effect_add(&fx, &ops[i], stored);
     }
     if (any_change) {
         mark_changed(e, key);
         effect_emit(e, fx.argc, fx.argv);
-    }
-    if (writes)
         notify_key(e, NOTIFY_STRING, "setbit", key);
+    }
     free(fx.argv);
     free(fx.text);
 }

@@ -150,7 +150,11 @@ void copyCommand(client *c) {
         return;
     }
     mobj *o = db_lookup_write(c, src->ptr, src->len);
-    if (o == NULL) { reply_ll(c, 0); return; }
+    if (o == NULL) {
+        notify_key(e, NOTIFY_KEY_MISS, "keymiss", src);   /* Redis reads the source as a read */
+        reply_ll(c, 0);
+        return;
+    }
     int dst_exists = db_lookup_write(c, dst->ptr, dst->len) != NULL;
     if (dst_exists && !replace) { reply_ll(c, 0); return; }
     mobj *copy = engine_dup_value(o);

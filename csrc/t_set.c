@@ -683,6 +683,8 @@ static int lookup_sets(client *c, int first, int n, int write, mobj **sets)
     for (int i = 0; i < n; i++) {
         const marg *k = &c->argv[first + i];
         sets[i] = write ? db_lookup_write(c, k->ptr, k->len) : db_lookup_read(c, k->ptr, k->len);
+        /* Redis reads a *STORE's sources as reads: a missing one is a keymiss. */
+        if (write && !sets[i]) notify_key(c->eng, NOTIFY_KEY_MISS, "keymiss", k);
     }
     for (int i = 0; i < n; i++) {
         if (sets[i] && sets[i]->type != OBJ_SET) {

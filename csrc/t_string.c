@@ -676,19 +676,21 @@ static int parse_lcs_options(client *c, lcs_opts *o)
 }
 
 /* Reads a key for LCS: missing keys are empty strings. */
-static int lcs_operand(client *c, const marg *key, char *buf, const char **p, size_t *len)
+/* Both keys are looked up before either's type is checked, as Redis does
+ * (a missing second key is a keymiss even when the first is a list). */
+static int lcs_operands(client *c, char *abuf, const char **a, size_t *alen,
+                        char *bbuf, const char **b, size_t *blen)
 {
-    mobj *o = db_lookup_read(c, key->ptr, key->len);
-    if (o && o->type != OBJ_STRING) {
+    mobj *oa = db_lookup_read(c, c->argv[1].ptr, c->argv[1].len);
+    mobj *ob = db_lookup_read(c, c->argv[2].ptr, c->argv[2].len);
+    if ((oa && oa->type != OBJ_STRING) || (ob && ob->type != OBJ_STRING)) {
         reply_error(c, "ERR The specified keys must contain string values");
         return -1;
     }
-    if (!o) {
-        *p = "";
-        *len = 0;
-    } else {
-        *p = obj_string_ptr(o, buf, len);
-    }
+    *a = oa ? obj_string_ptr(oa, abuf, alen) : "";
+    if (!oa) *alen = 0;
+    *b = ob ? obj_string_ptr(ob, bbuf, blen) : "";
+    if (!ob) *blen = 0;
     return 0;
 }
 
@@ -758,8 +760,7 @@ void lcsCommand(client *c)
     const char *a, *b;
     size_t alen, blen;
 
-    if (lcs_operand(c, &c->argv[1], abuf, &a, &alen) != 0 ||
-        lcs_operand(c, &c->argv[2], bbuf, &b, &blen) != 0)
+    if (lcs_operands(c, abuf, &a, &alen, bbuf, &b, &blen) != 0)
         return;
     if (parse_lcs_options(c, &o) != 0)
         return;

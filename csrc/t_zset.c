@@ -1717,6 +1717,8 @@ static int zop_load_sources(client *c, int first, zsrc **out, const char *cmdnam
     for (int i = 0; i < (int)numkeys; i++) {
         const marg *k = &c->argv[first + 1 + i];
         mobj *o = write ? db_lookup_write(c, k->ptr, k->len) : db_lookup_read(c, k->ptr, k->len);
+        /* Redis reads a *STORE's sources as reads: a missing one is a keymiss. */
+        if (write && !o) notify_key(c->eng, NOTIFY_KEY_MISS, "keymiss", k);
         if (o && o->type != OBJ_ZSET && o->type != OBJ_SET) {
             zfree(srcs);
             reply_err_wrongtype(c);
