@@ -15,7 +15,8 @@
 
 #include "notify.h"
 
-/* Longest channel: the prefix, a db number, and the key or event name. */
+/* Room for a channel name's head: "__keyspace@" or "__keyevent@", the db
+ * number and "__:" (the key or event name follows it). */
 #define CHANNEL_PREFIX_MAX 32
 
 /* Flag characters and their bits, in the order Redis prints the classes. */
