@@ -23,6 +23,7 @@
 #include "server.h"
 #include "cmdstats.h"
 #include "errorstats.h"
+#include "notify.h"
 
 enum param_kind {
     P_INT,        /* int field, [min, max] */
@@ -33,6 +34,7 @@ enum param_kind {
     P_DURABILITY, /* int field, "none" | "log" */
     P_CONST,      /* no field: a fixed value */
     P_DIR,        /* char[] field; empty means the working directory */
+    P_NOTIFY,     /* no field: notify.c's flags, set as flag characters */
 };
 
 #define F_IMMUTABLE (1 << 0)   /* fixed at startup */
@@ -84,6 +86,7 @@ static const config_param params[] = {
     STR_ROW("logfile", P_STR, logfile, F_IMMUTABLE, NULL),
     STR_ROW("loglevel", P_ENUM, loglevel, 0, loglevel_vals),
     INT_ROW("active-expire-effort", active_expire_effort, 0, 1, 10),
+    {"notify-keyspace-events", P_NOTIFY, 0, 0, 0, 0, 0, NULL, NULL},
     {"durability", P_DURABILITY, F_IMMUTABLE, CFG_OFF(durability), 0, 0, 0, NULL, NULL},
     CONST_ROW("cluster-enabled", "no"),
 };
@@ -220,6 +223,12 @@ static int param_parse(const config_param *p, const char *value, size_t vlen,
         out->str[vlen] = '\0';
         if (p->kind == P_SAVE && !valid_save(out->str)) { *err = "Invalid save parameters"; return -1; }
         return 0;
+    case P_NOTIFY: {
+        int flags = notify_flags_parse(value, vlen);
+        if (flags < 0) { *err = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'."; return -1; }
+        out->ll = flags;
+        return 0;
+    }
     case P_DURABILITY:
     case P_CONST:
     case P_DIR:
@@ -240,6 +249,9 @@ static void param_apply(const config_param *p, const parsed_value *v)
     }
     case P_MEM:
         *(long long *)field_ptr(p) = v->ll;
+        break;
+    case P_NOTIFY:
+        notify_flags_set((int)v->ll);
         break;
     case P_ENUM:
     case P_STR:
@@ -270,6 +282,8 @@ static const char *param_value(const config_param *p, char *buf)
     case P_SAVE:
         snprintf(buf, VALUE_MAX, "%.*s", (int)p->cap, (const char *)field_ptr(p));
         return buf;
+    case P_NOTIFY:
+        return notify_flags_format(notify_flags_get(), buf, VALUE_MAX);
     case P_DURABILITY:
         return server.cfg.durability == DURABILITY_LOG ? "log" : "none";
     case P_CONST:

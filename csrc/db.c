@@ -17,6 +17,7 @@
 #include <string.h>
 #include "blocking.h"
 #include "mdb.h"
+#include "notify.h"
 #include "pause.h"
 
 #define LRU_CLOCK_MASK ((1u << 24) - 1)
@@ -68,9 +69,14 @@ static void expire_now(engine *e, const char *key, size_t len) {
     assert(existed);
     effect_emit_del(e, key, len);
     e->stats.expiredkeys++;
+    notify_keyspace_event(e, NOTIFY_EXPIRED, "expired", key, len, 0);
 }
 
 mobj *db_lookup_read(client *c, const char *key, size_t len) {
+    return db_lookup_read_flags(c, key, len, 0);
+}
+
+mobj *db_lookup_read_flags(client *c, const char *key, size_t len, int flags) {
     engine *e = c->eng;
     mobj *o = db_lookup_nostats(e, key, len);
     if (o != NULL && !replaying(c) && db_key_is_expired(e, key, len)) {
@@ -79,6 +85,8 @@ mobj *db_lookup_read(client *c, const char *key, size_t len) {
     }
     if (o == NULL) {
         e->stats.keyspace_misses++;
+        if (!(flags & DB_LOOKUP_NONOTIFY))
+            notify_keyspace_event(e, NOTIFY_KEY_MISS, "keymiss", key, len, 0);
         return NULL;
     }
     e->stats.keyspace_hits++;
@@ -114,6 +122,7 @@ void db_add(engine *e, const char *key, size_t len, mobj *val) {
      * appears (a push, but also RENAME, COPY, SORT ... STORE, RESTORE) may
      * serve them, as Redis's dbAdd signals. */
     if (val->type == OBJ_LIST || val->type == OBJ_ZSET) blocking_signal_key(e, key, len);
+    notify_keyspace_event(e, NOTIFY_NEW, "new", key, len, 0);
 }
 
 /* The keyspace takes over the caller's reference to val; the old value's

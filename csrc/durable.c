@@ -337,10 +337,13 @@ static void on_reply_ready(client *c)
  * committed, the publisher's own open record included: subscribers act on
  * what they are told, and must never hear of a write the log could still
  * lose. An open record has no seq yet (it is numbered when the command,
- * e.g. EXEC, ends), so such a message waits for the publisher's reply. */
-static void on_message_ready(client *s, const client *publisher)
+ * e.g. EXEC, ends), so such a message waits for the publisher's reply. A
+ * keyspace notification (reports_write) reports the running command's own
+ * write, which may not be in the record yet when the event fires: it waits
+ * for that command's end likewise. */
+static void on_message_ready(client *s, const engine *e, int reports_write)
 {
-    if (record_open(publisher->eng)) {
+    if (record_open(e) || reports_write) {
         defer_output(s);
         return;
     }
@@ -583,6 +586,11 @@ void durable_before_sleep(void)
 {
     if (!D.active)
         return;
+    /* Output deferred by a command that ended with no reply of its own (a
+     * command that blocked after a lazy expiry notified): every record is
+     * numbered by now, so the barrier covers what it reports. */
+    if (deferred.n && !record_open(server.eng))
+        deferred_release();
     if (D.ovf_count)
         overflow_flush();
     if (D.wake_pending) {

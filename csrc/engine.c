@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "mdb.h"
+#include "notify.h"
 
 /* ------------------------------------------------------------ lifecycle */
 
@@ -87,11 +88,15 @@ static void expire_round(engine *e, expire_sample *s) {
     for (int i = 0; i < s->nexpired; i++) {
         sds k = s->expired[i];
         effect_begin(e);              /* one record per expired key */
-        if (db_delete(e, k, sds_len(k))) {
+        int deleted = db_delete(e, k, sds_len(k));
+        if (deleted) {
             effect_emit_del(e, k, sds_len(k));
             e->stats.expiredkeys++;
         }
         effect_end(e);
+        /* After the record is closed: no reply follows to release a
+         * notification held for an open one (durable.c). */
+        if (deleted) notify_keyspace_event(e, NOTIFY_EXPIRED, "expired", k, sds_len(k), 0);
         sds_free(k);
     }
 }

@@ -145,6 +145,8 @@ void digest_mix(unsigned char acc[20], const void *p, size_t len);  /* acc = SHA
 
 struct client;
 mobj *db_lookup_read(struct client *c, const char *key, size_t len);   /* lazy-expires, counts hits */
+#define DB_LOOKUP_NONOTIFY 1   /* a miss fires no keymiss event (OBJECT) */
+mobj *db_lookup_read_flags(struct client *c, const char *key, size_t len, int flags);
 mobj *db_lookup_write(struct client *c, const char *key, size_t len);  /* lazy-expires */
 int db_may_expire_now(struct client *c, size_t len);  /* room to log the DEL of an expired key */
 mobj *db_lookup_nostats(engine *e, const char *key, size_t len);       /* no expiry, no stats */
@@ -425,6 +427,9 @@ int pubsub_subcommand_arity(const marg *sub);         /* pubsub.c */
 int pubsub_client_channels(const client *c);
 int pubsub_client_patterns(const client *c);
 long pubsub_active_count(const engine *e, int patterns);   /* INFO: channels or patterns in use */
+/* A keyspace notification to e's subscribers (notify.c): delivered like a
+ * PUBLISH, held in durable mode until the running command's write is. */
+void pubsub_publish_event(engine *e, const char *ch, size_t chlen, const char *msg, size_t msglen);
 /* RESP2 subscribed mode: Redis' PING reply ["pong", arg] (cmd_conn.c). */
 int pubsub_ping_reply(client *c);
 

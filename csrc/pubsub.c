@@ -14,6 +14,8 @@
  * subscriber's earlier parked replies, keeping per-connection order). A
  * message to the publishing client itself is part of its own command's
  * output (Redis 7.0 appends it in place) and is released with that reply.
+ * Keyspace notifications (notify.c) take the same path; one that reports a
+ * write of the running command waits for that command's record.
  */
 #include <assert.h>
 #include <stdio.h>
@@ -308,15 +310,25 @@ int pubsub_ping_reply(client *c)
 
 /* ------------------------------------------------------------ PUBLISH */
 
+/* Where a message comes from: the engine whose subscribers hear it, the
+ * client whose command sent it (NULL for a keyspace notification), and
+ * whether it reports a write the running command is making (a keyspace
+ * notification), which must not leave before that write's record does. */
+typedef struct source {
+    engine *eng;
+    const client *publisher;
+    int reports_write;
+} source;
+
 /* The message is complete in s's output: let it go (see the file comment). */
-static void delivery_done(client *s, client *publisher)
+static void delivery_done(client *s, const source *src)
 {
-    if (s == publisher)
+    if (s == src->publisher)
         return;                  /* released with the publisher's own reply */
     if (server.cfg.durability != DURABILITY_NONE && server.message_ready && s->fd >= 0) {
-        /* Waits for s's earlier replies and for every write made before the
-         * PUBLISH (durable.c). */
-        server.message_ready(s, publisher);
+        /* Waits for s's earlier replies and for every write made before
+         * the message (durable.c). */
+        server.message_ready(s, src->eng, src->reports_write);
     } else {
         client_mark_released(s);
     }
@@ -340,7 +352,7 @@ static int can_receive(client *s)
     return 1;
 }
 
-static long deliver_channel(client *c, const marg *ch, const marg *msg)
+static long deliver_channel(const source *src, const marg *ch, const marg *msg)
 {
     dict_entry *de = indexes[KIND_CHANNEL] ? dict_find(indexes[KIND_CHANNEL], ch->ptr, ch->len) : NULL;
     if (!de)
@@ -349,7 +361,7 @@ static long deliver_channel(client *c, const marg *ch, const marg *msg)
     long n = 0;
     for (int i = 0; i < s->n; i++) {
         client *t = s->v[i];
-        if (t->eng != c->eng || !can_receive(t))
+        if (t->eng != src->eng || !can_receive(t))
             continue;
         t->flags |= CLIENT_PUSHING;
         reply_push_len(t, 3);
@@ -357,13 +369,13 @@ static long deliver_channel(client *c, const marg *ch, const marg *msg)
         reply_bulk(t, ch->ptr, ch->len);
         reply_bulk(t, msg->ptr, msg->len);
         t->flags &= ~CLIENT_PUSHING;
-        delivery_done(t, c);
+        delivery_done(t, src);
         n++;
     }
     return n;
 }
 
-static long deliver_patterns(client *c, const marg *ch, const marg *msg)
+static long deliver_patterns(const source *src, const marg *ch, const marg *msg)
 {
     if (!indexes[KIND_PATTERN] || dict_size(indexes[KIND_PATTERN]) == 0)
         return 0;
@@ -378,7 +390,7 @@ static long deliver_patterns(client *c, const marg *ch, const marg *msg)
         subs *s = de->v.val;
         for (int i = 0; i < s->n; i++) {
             client *t = s->v[i];
-            if (t->eng != c->eng || !can_receive(t))
+            if (t->eng != src->eng || !can_receive(t))
                 continue;
             t->flags |= CLIENT_PUSHING;
             reply_push_len(t, 4);
@@ -387,7 +399,7 @@ static long deliver_patterns(client *c, const marg *ch, const marg *msg)
             reply_bulk(t, ch->ptr, ch->len);
             reply_bulk(t, msg->ptr, msg->len);
             t->flags &= ~CLIENT_PUSHING;
-            delivery_done(t, c);
+            delivery_done(t, src);
             n++;
         }
     }
@@ -395,11 +407,30 @@ static long deliver_patterns(client *c, const marg *ch, const marg *msg)
     return n;
 }
 
+static long publish(const source *src, const marg *ch, const marg *msg)
+{
+    long n = deliver_channel(src, ch, msg);
+    return n + deliver_patterns(src, ch, msg);
+}
+
 void publishCommand(client *c)
 {
-    long n = deliver_channel(c, &c->argv[1], &c->argv[2]);
-    n += deliver_patterns(c, &c->argv[1], &c->argv[2]);
-    reply_ll(c, n);
+    const source src = {c->eng, c, 0};
+    reply_ll(c, publish(&src, &c->argv[1], &c->argv[2]));
+}
+
+/* Keyspace notifications (notify.c). Nobody listens most of the time: the
+ * index checks keep that case to two tests. */
+void pubsub_publish_event(engine *e, const char *ch, size_t chlen, const char *msg, size_t msglen)
+{
+    if ((!indexes[KIND_CHANNEL] || dict_size(indexes[KIND_CHANNEL]) == 0) &&
+        (!indexes[KIND_PATTERN] || dict_size(indexes[KIND_PATTERN]) == 0))
+        return;
+    /* A replaying engine applies what the log already committed: nothing
+     * to wait for but the subscriber's own earlier output. */
+    const source src = {e, NULL, e->effect_depth > 0 && !e->replaying};
+    const marg mch = {ch, chlen}, mmsg = {msg, msglen};
+    publish(&src, &mch, &mmsg);
 }
 
 /* ------------------------------------------------------------ PUBSUB */

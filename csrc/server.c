@@ -260,7 +260,7 @@ static int server_start(const server_config *cfg)
 {
     /* Hooks are installed by the embedder before server_run(): keep them. */
     void (*reply_ready)(client *) = server.reply_ready;
-    void (*message_ready)(client *, const client *) = server.message_ready;
+    void (*message_ready)(client *, const engine *, int) = server.message_ready;
     void (*client_freeing)(client *) = server.client_freeing;
     memset(&server, 0, sizeof(server));
     server.reply_ready = reply_ready;

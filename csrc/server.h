@@ -65,9 +65,11 @@ typedef struct server_state {
      * path calls client_mark_released() when the log allows. client_freeing
      * runs before a socket client is freed, so parked state can be dropped. */
     void (*reply_ready)(client *c);
-    /* A pub/sub message was appended to subscriber s's output during
-     * publisher's command: it must wait for every write made before it. */
-    void (*message_ready)(client *s, const client *publisher);
+    /* A pub/sub message was appended to subscriber s's output: it must
+     * wait for every write of engine e made before it, and, when
+     * reports_write (a keyspace notification), for the record of the
+     * command running now, which is numbered only when that command ends. */
+    void (*message_ready)(client *s, const engine *e, int reports_write);
     void (*client_freeing)(client *c);
 } server_state;
 

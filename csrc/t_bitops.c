@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "mdb.h"
+#include "notify.h"
 #include "durable.h"
 #include "server.h"
 
@@ -160,6 +161,7 @@ void setbitCommand(client *c)
     if (old != on || target_grew(&t)) {
         mark_changed(e, key);
         effect_emit(e, 4, c->argv);
+        notify_key(e, NOTIFY_STRING, "setbit", key);
     }
     reply_ll(c, old);
 }
@@ -456,6 +458,7 @@ void bitopCommand(client *c)
         if (db_delete(e, dest->ptr, dest->len)) {
             mark_changed(e, dest);
             effect_emit_del(e, dest->ptr, dest->len);
+            notify_key(e, NOTIFY_GENERIC, "del", dest);
         }
         reply_ll(c, 0);
         return;
@@ -465,6 +468,7 @@ void bitopCommand(client *c)
     effect_emit(e, 3, argv);     /* before db_set: the record copies the bytes */
     db_set(e, dest->ptr, dest->len, obj_create_from_sds(res), 0);
     mark_changed(e, dest);
+    notify_key(e, NOTIFY_STRING, "set", dest);
     reply_ll(c, (long long)len);
 }
 
@@ -743,6 +747,7 @@ static void bitfield_write(client *c, const bf_op *ops, int n, uint64_t max_bit)
     if (any_change) {
         mark_changed(e, key);
         effect_emit(e, fx.argc, fx.argv);
+        notify_key(e, NOTIFY_STRING, "setbit", key);
     }
     free(fx.argv);
     free(fx.text);

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "mdb.h"
+#include "notify.h"
 #include "quicklist.h"
 #include "zmalloc.h"
 
@@ -423,6 +424,7 @@ void restoreCommand(client *c)
         if (deleted) {
             effect_emit_del(e, key->ptr, key->len);
             e->dirty++;
+            notify_key(e, NOTIFY_GENERIC, "del", key);
         }
         reply_ok(c);
         return;
@@ -436,5 +438,6 @@ void restoreCommand(client *c)
     db_signal_modified(e, key->ptr, key->len);
     emit_restore(e, key, ttl, &c->argv[3]);
     e->dirty++;
+    notify_key(e, NOTIFY_GENERIC, "restore", key);
     reply_ok(c);
 }

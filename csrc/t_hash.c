@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "mdb.h"
+#include "notify.h"
 #include "zmalloc.h"
 
 #define HASH_MAX_LISTPACK_ENTRIES 512   /* Redis 7.0 default (zsets use 128) */
@@ -387,6 +388,7 @@ static void hset_generic(client *c, int is_hmset)
         added += hash_set(o, c->argv[i].ptr, c->argv[i].len, c->argv[i + 1].ptr, c->argv[i + 1].len);
     finish_write(c, key, o, created);
     effect_emit(c->eng, c->argc, c->argv);
+    notify_key(c->eng, NOTIFY_HASH, "hset", key);
     if (is_hmset) reply_ok(c);
     else reply_ll(c, added);
 }
@@ -409,6 +411,7 @@ void hsetnxCommand(client *c)
     hash_set(o, f->ptr, f->len, v->ptr, v->len);
     finish_write(c, key, o, created);
     emit_hset(c->eng, key, f, v->ptr, v->len);
+    notify_key(c->eng, NOTIFY_HASH, "hset", key);
     reply_ll(c, 1);
 }
 
@@ -445,10 +448,13 @@ void hdelCommand(client *c)
     for (int i = 2; o && i < c->argc && hash_size(o) > 0; i++)
         deleted += hash_delete(o, c->argv[i].ptr, c->argv[i].len);
     if (deleted) {
-        if (hash_size(o) == 0) db_delete(e, key->ptr, key->len);
+        int emptied = hash_size(o) == 0;
+        if (emptied) db_delete(e, key->ptr, key->len);
         else db_signal_modified(e, key->ptr, key->len);
         e->dirty += deleted;
         effect_emit(e, c->argc, c->argv);
+        notify_key(e, NOTIFY_HASH, "hdel", key);
+        if (emptied) notify_key(e, NOTIFY_GENERIC, "del", key);
     }
     reply_ll(c, deleted);
 }
@@ -530,6 +536,7 @@ void hincrbyCommand(client *c)
     hash_set(o, f->ptr, f->len, buf, (size_t)n);
     finish_write(c, key, o, created);
     emit_hset(c->eng, key, f, buf, (size_t)n);
+    notify_key(c->eng, NOTIFY_HASH, "hincrby", key);
     reply_ll(c, value);
 }
 
@@ -568,6 +575,7 @@ void hincrbyfloatCommand(client *c)
     hash_set(o, f->ptr, f->len, out, (size_t)n);
     finish_write(c, key, o, created);
     emit_hset(c->eng, key, f, out, (size_t)n);
+    notify_key(c->eng, NOTIFY_HASH, "hincrbyfloat", key);
     reply_bulk(c, out, (size_t)n);
 }
 

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "mdb.h"
+#include "notify.h"
 
 #define HLL_P 14
 #define HLL_REGISTERS (1 << HLL_P)
@@ -320,6 +321,7 @@ void pfaddCommand(client *c)
         effect_emit(e, c->argc, c->argv);
         e->dirty++;
         db_signal_modified(e, key->ptr, key->len);
+        notify_key(e, NOTIFY_STRING, "pfadd", key);
     }
     reply_ll(c, changed);
 }
@@ -334,7 +336,11 @@ static int union_registers(client *c, int first, int write, uint8_t *regs)
         mobj *o;
         if (lookup_hll(c, &c->argv[j], write, &o) != 0)
             return -1;
-        if (o == NULL) continue;
+        if (o == NULL) {
+            /* Redis reads PFMERGE's keys as reads: a missing one is a keymiss. */
+            if (write) notify_key(c->eng, NOTIFY_KEY_MISS, "keymiss", &c->argv[j]);
+            continue;
+        }
         size_t len;
         const unsigned char *p = hll_bytes(o, &len);
         hll_merge_into(regs, p, len);
@@ -371,5 +377,6 @@ void pfmergeCommand(client *c)
     db_set(e, dest->ptr, dest->len, obj_create_from_sds(s), 1);  /* the TTL stays */
     e->dirty++;
     db_signal_modified(e, dest->ptr, dest->len);
+    notify_key(e, NOTIFY_STRING, "pfadd", dest);
     reply_ok(c);
 }

@@ -12,16 +12,18 @@
 #include <string.h>
 #include <strings.h>
 #include "mdb.h"
+#include "notify.h"
 #include "server.h"
 
 /* ---------------------------------------------------------------- helpers */
 
 /* A read lookup that leaves the access time alone (TYPE, TTL, EXISTS,
- * OBJECT), as Redis' LOOKUP_NOTOUCH: expiry and hit/miss stats still apply. */
-static mobj *lookup_read_notouch(client *c, const marg *key) {
+ * OBJECT), as Redis' LOOKUP_NOTOUCH: expiry and hit/miss stats still apply.
+ * flags: DB_LOOKUP_* (OBJECT's miss is no keymiss event, as in Redis). */
+static mobj *lookup_read_notouch(client *c, const marg *key, int flags) {
     mobj *o = db_lookup_nostats(c->eng, key->ptr, key->len);
     unsigned lru = o ? o->lru : 0;
-    o = db_lookup_read(c, key->ptr, key->len);
+    o = db_lookup_read_flags(c, key->ptr, key->len, flags);
     if (o != NULL) o->lru = lru;
     return o;
 }
@@ -47,6 +49,7 @@ static void del_generic(client *c) {
         if (db_lookup_write(c, k->ptr, k->len) == NULL) continue;  /* may expire it */
         if (db_delete(e, k->ptr, k->len)) {
             emit_key_cmd(e, "DEL", k);
+            notify_key(e, NOTIFY_GENERIC, "del", k);
             deleted++;
         }
     }
@@ -59,7 +62,7 @@ void unlinkCommand(client *c) { del_generic(c); }
 void existsCommand(client *c) {
     long long n = 0;
     for (int i = 1; i < c->argc; i++)
-        if (lookup_read_notouch(c, &c->argv[i]) != NULL) n++;
+        if (lookup_read_notouch(c, &c->argv[i], 0) != NULL) n++;
     reply_ll(c, n);
 }
 
@@ -71,7 +74,7 @@ void touchCommand(client *c) {
 }
 
 void typeCommand(client *c) {
-    mobj *o = lookup_read_notouch(c, &c->argv[1]);
+    mobj *o = lookup_read_notouch(c, &c->argv[1], 0);
     reply_status(c, o ? obj_type_name(o->type) : "none");
 }
 
@@ -104,6 +107,8 @@ static void rename_generic(client *c, int nx) {
     db_delete(e, src->ptr, src->len);
     marg argv[3] = { { "RENAME", 6 }, *src, *dst };
     emit(e, 3, argv);
+    notify_key(e, NOTIFY_GENERIC, "rename_from", src);
+    notify_key(e, NOTIFY_GENERIC, "rename_to", dst);
     if (nx) reply_ll(c, 1); else reply_ok(c);
 }
 
@@ -145,7 +150,11 @@ void copyCommand(client *c) {
         return;
     }
     mobj *o = db_lookup_write(c, src->ptr, src->len);
-    if (o == NULL) { reply_ll(c, 0); return; }
+    if (o == NULL) {
+        notify_key(e, NOTIFY_KEY_MISS, "keymiss", src);   /* Redis reads the source as a read */
+        reply_ll(c, 0);
+        return;
+    }
     int dst_exists = db_lookup_write(c, dst->ptr, dst->len) != NULL;
     if (dst_exists && !replace) { reply_ll(c, 0); return; }
     mobj *copy = engine_dup_value(o);
@@ -159,6 +168,7 @@ void copyCommand(client *c) {
     if (expire_ms >= 0) db_set_expire(e, dst->ptr, dst->len, expire_ms);
     marg argv[4] = { { "COPY", 4 }, *src, *dst, { "REPLACE", 7 } };
     emit(e, dst_exists ? 4 : 3, argv);
+    notify_key(e, NOTIFY_GENERIC, "copy_to", dst);
     reply_ll(c, 1);
 }
 
@@ -375,6 +385,7 @@ static void expire_generic(client *c, const char *name, int seconds, int relativ
     if (when <= e->now_ms && !e->replaying && e->expire_enabled) {
         db_delete(e, key->ptr, key->len);
         emit_key_cmd(e, "DEL", key);
+        notify_key(e, NOTIFY_GENERIC, "del", key);
         reply_ll(c, 1);
         return;
     }
@@ -383,6 +394,7 @@ static void expire_generic(client *c, const char *name, int seconds, int relativ
     int n = ll2string(buf, sizeof(buf), when);
     marg argv[3] = { { "PEXPIREAT", 9 }, *key, { buf, (size_t)n } };
     emit(e, 3, argv);
+    notify_key(e, NOTIFY_GENERIC, "expire", key);
     reply_ll(c, 1);
 }
 
@@ -395,7 +407,7 @@ void pexpireatCommand(client *c) { expire_generic(c, "pexpireat", 0, 0); }
 static void ttl_generic(client *c, int output_ms, int absolute) {
     engine *e = c->eng;
     const marg *key = &c->argv[1];
-    if (lookup_read_notouch(c, key) == NULL) { reply_ll(c, -2); return; }
+    if (lookup_read_notouch(c, key, 0) == NULL) { reply_ll(c, -2); return; }
     long long expire = db_get_expire(e, key->ptr, key->len);
     if (expire == -1) { reply_ll(c, -1); return; }
     long long t = absolute ? expire : expire - e->now_ms;
@@ -416,6 +428,7 @@ void persistCommand(client *c) {
     if (db_lookup_write(c, key->ptr, key->len) == NULL) { reply_ll(c, 0); return; }
     if (!db_remove_expire(e, key->ptr, key->len)) { reply_ll(c, 0); return; }
     emit_key_cmd(e, "PERSIST", key);
+    notify_key(e, NOTIFY_GENERIC, "persist", key);
     reply_ll(c, 1);
 }
 
@@ -504,7 +517,7 @@ void objectCommand(client *c) {
     assert(c->argc == 3);
     for (size_t i = 0; i < sizeof(object_key_subs) / sizeof(object_key_subs[0]); i++) {
         if (!arg_equals(sub, object_key_subs[i])) continue;
-        mobj *o = lookup_read_notouch(c, &c->argv[2]);
+        mobj *o = lookup_read_notouch(c, &c->argv[2], DB_LOOKUP_NONOTIFY);
         if (o == NULL) reply_null(c);
         else object_on_key(c, object_key_subs[i], o);
         return;

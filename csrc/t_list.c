@@ -17,6 +17,7 @@
 #include "mdb.h"
 #include "quicklist.h"
 #include "blocking.h"
+#include "notify.h"
 
 #define LL_BUF 32
 
@@ -46,11 +47,16 @@ static void reply_entry(client *c, const ql_entry *e)
     else reply_bulk(c, (const char *)e->s, e->len);
 }
 
-/* After removing elements: an empty list deletes its key (as Redis). */
+/* After removing elements (and notifying the removal's own event): an
+ * empty list deletes its key, which is a "del" event, as in Redis. */
 static void list_after_remove(client *c, const marg *key, mobj *o)
 {
-    if (QL(o)->count == 0) db_delete(c->eng, key->ptr, key->len);
-    else db_signal_modified(c->eng, key->ptr, key->len);
+    if (QL(o)->count == 0) {
+        db_delete(c->eng, key->ptr, key->len);
+        notify_key(c->eng, NOTIFY_GENERIC, "del", key);
+    } else {
+        db_signal_modified(c->eng, key->ptr, key->len);
+    }
 }
 
 static void emit_pop(engine *e, int where, const marg *key, long long n)
@@ -158,6 +164,7 @@ static void push_generic(client *c, int where, int only_existing)
     c->argv[0] = argv0;          /* LPUSHX/RPUSHX log as LPUSH/RPUSH */
     emit_self(c);
     c->argv[0] = saved;
+    notify_key(c->eng, NOTIFY_LIST, where == QL_HEAD ? "lpush" : "rpush", key);
 }
 
 void lpushCommand(client *c) { push_generic(c, QL_HEAD, 0); }
@@ -181,6 +188,7 @@ static void pop_and_reply(client *c, const marg *key, mobj *o, int where, long l
     }
     emit_pop(c->eng, where, key, n);
     c->eng->dirty += n;
+    notify_key(c->eng, NOTIFY_LIST, where == QL_HEAD ? "lpop" : "rpop", key);
     list_after_remove(c, key, o);
 }
 
@@ -306,6 +314,7 @@ void lsetCommand(client *c)
     db_signal_modified(c->eng, c->argv[1].ptr, c->argv[1].len);
     c->eng->dirty++;
     emit_self(c);
+    notify_key(c->eng, NOTIFY_LIST, "lset", &c->argv[1]);
 }
 
 void linsertCommand(client *c)
@@ -343,6 +352,7 @@ void linsertCommand(client *c)
     db_signal_modified(c->eng, c->argv[1].ptr, c->argv[1].len);
     c->eng->dirty++;
     emit_self(c);
+    notify_key(c->eng, NOTIFY_LIST, "linsert", &c->argv[1]);
 }
 
 void lremCommand(client *c)
@@ -392,6 +402,7 @@ void lremCommand(client *c)
     if (removed) {
         c->eng->dirty += removed;
         emit_self(c);
+        notify_key(c->eng, NOTIFY_LIST, "lrem", &c->argv[1]);
         list_after_remove(c, &c->argv[1], o);
     }
 }
@@ -419,6 +430,8 @@ void ltrimCommand(client *c)
     if (rtrim) ql_delete_range(ql, (size_t)(len - rtrim), (size_t)rtrim);
     if (ltrim) ql_delete_range(ql, 0, (size_t)ltrim);
     reply_ok(c);
+    /* Redis notifies "ltrim" even when nothing was trimmed. */
+    notify_key(c->eng, NOTIFY_LIST, "ltrim", &c->argv[1]);
     if (ltrim + rtrim > 0) {
         c->eng->dirty += ltrim + rtrim;
         emit_self(c);
@@ -537,6 +550,9 @@ static void move_one(client *c, const marg *src, mobj *so, const marg *dst, mobj
     sds_free(s);
     emit_move(c->eng, src, dst, wf, wt);
     c->eng->dirty++;
+    /* Redis' order: the push into dst, then the pop from src (and its del). */
+    notify_key(c->eng, NOTIFY_LIST, wt == QL_HEAD ? "lpush" : "rpush", dst);
+    notify_key(c->eng, NOTIFY_LIST, wf == QL_HEAD ? "lpop" : "rpop", src);
     list_after_remove(c, src, so);
     db_signal_modified(c->eng, dst->ptr, dst->len);
     blocking_signal_key(c->eng, dst->ptr, dst->len);

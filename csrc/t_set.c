@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "mdb.h"
+#include "notify.h"
 #include "zmalloc.h"
 
 #define SET_MAX_INTSET_ENTRIES 512
@@ -323,6 +324,7 @@ void saddCommand(client *c)
     if (added) {
         e->dirty += added;
         emit_as_is(c);
+        notify_key(e, NOTIFY_SET, "sadd", key);
     }
     reply_ll(c, added);
 }
@@ -342,10 +344,13 @@ void sremCommand(client *c)
         removed += set_remove(o, c->argv[i].ptr, c->argv[i].len);
     if (removed) {
         /* As Redis: a set never stays empty in the keyspace. */
-        if (set_size(o) == 0) db_delete(e, key->ptr, key->len);
+        int emptied = set_size(o) == 0;
+        if (emptied) db_delete(e, key->ptr, key->len);
         else db_signal_modified(e, key->ptr, key->len);
         e->dirty += removed;
         emit_as_is(c);
+        notify_key(e, NOTIFY_SET, "srem", key);
+        if (emptied) notify_key(e, NOTIFY_GENERIC, "del", key);
     }
     reply_ll(c, removed);
 }
@@ -372,17 +377,27 @@ void smoveCommand(client *c)
         reply_ll(c, 0);
         return;
     }
-    if (set_size(so) == 0) db_delete(e, src->ptr, src->len);
-    else db_signal_modified(e, src->ptr, src->len);
+    /* Events in Redis' order: srem (and del) on src, new and sadd on dst. */
+    notify_key(e, NOTIFY_SET, "srem", src);
+    if (set_size(so) == 0) {
+        db_delete(e, src->ptr, src->len);
+        notify_key(e, NOTIFY_GENERIC, "del", src);
+    } else {
+        db_signal_modified(e, src->ptr, src->len);
+    }
+    int added = 1;
     if (!dobj) {
         dobj = set_create_for(m->ptr, m->len);
         set_add(dobj, m->ptr, m->len);
         db_add(e, dst->ptr, dst->len, dobj);
     } else if (set_add(dobj, m->ptr, m->len)) {
         db_signal_modified(e, dst->ptr, dst->len);
+    } else {
+        added = 0;
     }
     e->dirty++;
     emit_as_is(c);
+    if (added) notify_key(e, NOTIFY_SET, "sadd", dst);
     reply_ll(c, 1);
 }
 
@@ -464,8 +479,13 @@ static void spop_one(client *c, mobj *o)
     effect_emit(e, 3, argv);
     reply_bulk(c, m, sds_len(m));
     sds_free(m);
-    if (set_size(o) == 0) db_delete(e, key->ptr, key->len);
-    else db_signal_modified(e, key->ptr, key->len);
+    notify_key(e, NOTIFY_SET, "spop", key);
+    if (set_size(o) == 0) {
+        db_delete(e, key->ptr, key->len);
+        notify_key(e, NOTIFY_GENERIC, "del", key);
+    } else {
+        db_signal_modified(e, key->ptr, key->len);
+    }
     e->dirty++;
 }
 
@@ -500,6 +520,8 @@ static void spop_count(client *c, mobj *o, long long count)
         db_delete(e, key->ptr, key->len);
         effect_emit_del(e, key->ptr, key->len);
         e->dirty += (long long)size;
+        notify_key(e, NOTIFY_SET, "spop", key);
+        notify_key(e, NOTIFY_GENERIC, "del", key);
         return;
     }
     /* The members go to the log as SREMs: pick them first, then ask the
@@ -537,6 +559,7 @@ static void spop_count(client *c, mobj *o, long long count)
         spop_rebuild(e, key, o);
     db_signal_modified(e, key->ptr, key->len);
     e->dirty += count;
+    notify_key(e, NOTIFY_SET, "spop", key);
 }
 
 void spopCommand(client *c)
@@ -660,6 +683,8 @@ static int lookup_sets(client *c, int first, int n, int write, mobj **sets)
     for (int i = 0; i < n; i++) {
         const marg *k = &c->argv[first + i];
         sets[i] = write ? db_lookup_write(c, k->ptr, k->len) : db_lookup_read(c, k->ptr, k->len);
+        /* Redis reads a *STORE's sources as reads: a missing one is a keymiss. */
+        if (write && !sets[i]) notify_key(c->eng, NOTIFY_KEY_MISS, "keymiss", k);
     }
     for (int i = 0; i < n; i++) {
         if (sets[i] && sets[i]->type != OBJ_SET) {
@@ -779,8 +804,9 @@ static mobj *set_union(mobj **sets, int n)
 }
 
 /* Stores res at dst (replacing whatever was there, TTL dropped as SET does)
- * or deletes dst when res is empty; replies the size. Logs the command. */
-static void store_result(client *c, const marg *dst, mobj *res)
+ * or deletes dst when res is empty; replies the size. Logs the command and
+ * notifies `event` (or "del" when dst went away). */
+static void store_result(client *c, const marg *dst, mobj *res, const char *event)
 {
     engine *e = c->eng;
     long long n = (long long)set_size(res);
@@ -794,14 +820,16 @@ static void store_result(client *c, const marg *dst, mobj *res)
     if (changed) {
         e->dirty++;
         emit_as_is(c);
+        if (n > 0) notify_key(e, NOTIFY_SET, event, dst);
+        else notify_key(e, NOTIFY_GENERIC, "del", dst);
     }
     reply_ll(c, n);
 }
 
-static void reply_or_store(client *c, const marg *dst, mobj *res)
+static void reply_or_store(client *c, const marg *dst, mobj *res, const char *event)
 {
     if (dst) {
-        store_result(c, dst, res);
+        store_result(c, dst, res, event);
         return;
     }
     reply_members(c, res);
@@ -821,7 +849,7 @@ static void sinter_generic(client *c, int first, const marg *dst)
     for (int i = 0; i < n; i++) any_missing |= sets[i] == NULL;
     mobj *res = any_missing ? set_new(ENC_INTSET) : set_inter(sets, n, 0);
     zfree(sets);
-    reply_or_store(c, dst, res);
+    reply_or_store(c, dst, res, "sinterstore");
 }
 
 static void sunion_diff_generic(client *c, int first, const marg *dst, enum set_op op)
@@ -834,7 +862,7 @@ static void sunion_diff_generic(client *c, int first, const marg *dst, enum set_
     }
     mobj *res = op == OP_UNION ? set_union(sets, n) : set_diff(sets, n);
     zfree(sets);
-    reply_or_store(c, dst, res);
+    reply_or_store(c, dst, res, op == OP_UNION ? "sunionstore" : "sdiffstore");
 }
 
 void sinterCommand(client *c) { sinter_generic(c, 1, NULL); }

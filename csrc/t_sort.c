@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "mdb.h"
+#include "notify.h"
 #include "quicklist.h"
 #include "zmalloc.h"
 
@@ -402,11 +403,13 @@ static void store_sorted(client *c, elem_vec *ev, const sort_opts *so, long long
         log_result(e, dst, res);       /* before db_set: res is owned by the keyspace after */
         db_set(e, dst->ptr, dst->len, res, 0);
         e->dirty += n;
+        notify_key(e, NOTIFY_LIST, "sortstore", dst);
     } else {
         obj_decr_ref(res);
         if (db_delete(e, dst->ptr, dst->len)) {
             effect_emit_del(e, dst->ptr, dst->len);
             e->dirty++;
+            notify_key(e, NOTIFY_GENERIC, "del", dst);
         }
     }
     reply_ll(c, n);

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "mdb.h"
+#include "notify.h"
 #include "server.h"
 
 #define LL_BUF 32
@@ -247,6 +248,9 @@ static void set_generic(client *c, const marg *key, const marg *val,
     db_signal_modified(e, key->ptr, key->len);
     emit_set(e, key, val->ptr, val->len,
              (o->flags & SET_EXPIRE) ? o->expire_at_ms : -1, keep_ttl);
+    notify_key(e, NOTIFY_STRING, "set", key);
+    if (o->flags & SET_EXPIRE)
+        notify_key(e, NOTIFY_GENERIC, "expire", key);
 
     if (o->flags & SET_GET)
         return;
@@ -312,6 +316,7 @@ void getdelCommand(client *c)
     c->eng->dirty++;
     db_signal_modified(c->eng, key->ptr, key->len);
     effect_emit_del(c->eng, key->ptr, key->len);
+    notify_key(c->eng, NOTIFY_GENERIC, "del", key);
 }
 
 void getexCommand(client *c)
@@ -339,15 +344,18 @@ void getexCommand(client *c)
         e->dirty++;
         db_signal_modified(e, key->ptr, key->len);
         effect_emit_del(e, key->ptr, key->len);
+        notify_key(e, NOTIFY_GENERIC, "del", key);
     } else if (opts.flags & SET_EXPIRE) {
         db_set_expire(e, key->ptr, key->len, opts.expire_at_ms);
         e->dirty++;
         db_signal_modified(e, key->ptr, key->len);
         emit_key_ll(e, "PEXPIREAT", key, opts.expire_at_ms);
+        notify_key(e, NOTIFY_GENERIC, "expire", key);
     } else if ((opts.flags & SET_PERSIST) && db_remove_expire(e, key->ptr, key->len)) {
         e->dirty++;
         db_signal_modified(e, key->ptr, key->len);
         emit_key(e, "PERSIST", key);
+        notify_key(e, NOTIFY_GENERIC, "persist", key);
     }
 }
 
@@ -426,6 +434,7 @@ static void mset_generic(client *c, int nx)
         const marg *k = &c->argv[j], *v = &c->argv[j + 1];
         db_set(e, k->ptr, k->len, obj_create_string(v->ptr, v->len), 0);
         db_signal_modified(e, k->ptr, k->len);
+        notify_key(e, NOTIFY_STRING, "set", k);
     }
     e->dirty += (c->argc - 1) / 2;
     marg *argv = c->argv;
@@ -473,6 +482,7 @@ static void incr_generic(client *c, long long incr)
     char buf[LL_BUF];
     int n = ll2string(buf, sizeof(buf), value);
     emit_set(e, key, buf, (size_t)n, -1, 1);
+    notify_key(e, NOTIFY_STRING, "incrby", key);
     reply_ll(c, value);
 }
 
@@ -543,6 +553,7 @@ void incrbyfloatCommand(client *c)
     e->dirty++;
     db_signal_modified(e, key->ptr, key->len);
     emit_set(e, key, out, (size_t)n, -1, 1);
+    notify_key(e, NOTIFY_STRING, "incrbyfloat", key);
     reply_bulk(c, out, (size_t)n);
 }
 
@@ -585,6 +596,7 @@ void appendCommand(client *c)
     db_signal_modified(e, key->ptr, key->len);
     marg argv[3] = {{"APPEND", 6}, *key, *val};
     effect_emit(e, 3, argv);
+    notify_key(e, NOTIFY_STRING, "append", key);
     reply_ll(c, (long long)total);
 }
 
@@ -624,6 +636,7 @@ void setrangeCommand(client *c)
     e->dirty++;
     db_signal_modified(e, key->ptr, key->len);
     effect_emit(e, 4, c->argv);
+    notify_key(e, NOTIFY_STRING, "setrange", key);
     reply_ll(c, (long long)sds_len(s));
 }
 
@@ -663,19 +676,21 @@ static int parse_lcs_options(client *c, lcs_opts *o)
 }
 
 /* Reads a key for LCS: missing keys are empty strings. */
-static int lcs_operand(client *c, const marg *key, char *buf, const char **p, size_t *len)
+/* Both keys are looked up before either's type is checked, as Redis does
+ * (a missing second key is a keymiss even when the first is a list). */
+static int lcs_operands(client *c, char *abuf, const char **a, size_t *alen,
+                        char *bbuf, const char **b, size_t *blen)
 {
-    mobj *o = db_lookup_read(c, key->ptr, key->len);
-    if (o && o->type != OBJ_STRING) {
+    mobj *oa = db_lookup_read(c, c->argv[1].ptr, c->argv[1].len);
+    mobj *ob = db_lookup_read(c, c->argv[2].ptr, c->argv[2].len);
+    if ((oa && oa->type != OBJ_STRING) || (ob && ob->type != OBJ_STRING)) {
         reply_error(c, "ERR The specified keys must contain string values");
         return -1;
     }
-    if (!o) {
-        *p = "";
-        *len = 0;
-    } else {
-        *p = obj_string_ptr(o, buf, len);
-    }
+    *a = oa ? obj_string_ptr(oa, abuf, alen) : "";
+    if (!oa) *alen = 0;
+    *b = ob ? obj_string_ptr(ob, bbuf, blen) : "";
+    if (!ob) *blen = 0;
     return 0;
 }
 
@@ -745,8 +760,7 @@ void lcsCommand(client *c)
     const char *a, *b;
     size_t alen, blen;
 
-    if (lcs_operand(c, &c->argv[1], abuf, &a, &alen) != 0 ||
-        lcs_operand(c, &c->argv[2], bbuf, &b, &blen) != 0)
+    if (lcs_operands(c, abuf, &a, &alen, bbuf, &b, &blen) != 0)
         return;
     if (parse_lcs_options(c, &o) != 0)
         return;

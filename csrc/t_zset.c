@@ -39,6 +39,7 @@
 
 #include "blocking.h"
 #include "mdb.h"
+#include "notify.h"
 #include "skiplist.h"
 #include "zmalloc.h"
 
@@ -482,11 +483,16 @@ static int lookup_zset(client *c, const marg *key, int write, mobj **out)
     return db_lookup_typed(c, key, write, OBJ_ZSET, out);
 }
 
-/* After a removal: a zset never stays empty. */
-static void zset_after_write(client *c, const marg *key, mobj *o)
+/* After a removal, notified as `event`: a zset never stays empty (its
+ * deletion is a "del" event after the removal's, as in Redis). */
+static void zset_after_write(client *c, const marg *key, mobj *o, const char *event)
 {
     engine *e = c->eng;
-    if (zobj_length(o) == 0) db_delete(e, key->ptr, key->len);
+    notify_key(e, NOTIFY_ZSET, event, key);
+    if (zobj_length(o) == 0) {
+        db_delete(e, key->ptr, key->len);
+        notify_key(e, NOTIFY_GENERIC, "del", key);
+    }
     db_signal_modified(e, key->ptr, key->len);
     e->dirty++;
 }
@@ -793,6 +799,7 @@ static void zadd_generic(client *c, int flags, int first_score)
         } else {
             emit_argv(c);
         }
+        notify_key(c->eng, NOTIFY_ZSET, (flags & ZADD_INCR) ? "zincr" : "zadd", key);
     }
     if (last_rc == ZADD_R_NAN) reply_error(c, "ERR resulting score is not a number (NaN)");
     else if (flags & ZADD_INCR) {
@@ -842,7 +849,7 @@ void zremCommand(client *c)
         removed += zobj_remove(o, c->argv[j].ptr, c->argv[j].len);
     if (removed) {
         emit_argv(c);
-        zset_after_write(c, &c->argv[1], o);
+        zset_after_write(c, &c->argv[1], o, "zrem");
         c->eng->dirty += removed - 1;
     }
     reply_ll(c, removed);
@@ -995,10 +1002,12 @@ static void zsink_end(zsink *s)
         db_signal_modified(e, d->ptr, d->len);
         blocking_signal_key(e, d->ptr, d->len);
         e->dirty++;
+        notify_key(e, NOTIFY_ZSET, "zrangestore", d);
     } else if (db_delete(e, d->ptr, d->len)) {
         db_signal_modified(e, d->ptr, d->len);
         e->dirty++;
         emit_argv(c);
+        notify_key(e, NOTIFY_GENERIC, "del", d);
     }
     reply_ll(c, s->n);
 }
@@ -1190,7 +1199,9 @@ static void zremrange_generic(client *c, enum zrange_by by)
     if (by == ZR_LEX) emit_zrem_ranks(c->eng, &c->argv[1], o, f, l);
     else emit_argv(c);
     zobj_delete_rank_range(o, (unsigned long)f, (unsigned long)l);
-    zset_after_write(c, &c->argv[1], o);
+    static const char *const events[] = {
+        [ZR_RANK] = "zremrangebyrank", [ZR_SCORE] = "zremrangebyscore", [ZR_LEX] = "zremrangebylex"};
+    zset_after_write(c, &c->argv[1], o, events[by]);
     reply_ll(c, l - f + 1);
 }
 
@@ -1231,7 +1242,7 @@ static long zpop_elements(client *c, const marg *key, mobj *o, int max, long n, 
     zfree(v);
     if (max) zobj_delete_rank_range(o, len - (unsigned long)n, len - 1);
     else zobj_delete_rank_range(o, 0, (unsigned long)n - 1);
-    zset_after_write(c, key, o);
+    zset_after_write(c, key, o, max ? "zpopmax" : "zpopmin");
     return n;
 }
 
@@ -1706,6 +1717,8 @@ static int zop_load_sources(client *c, int first, zsrc **out, const char *cmdnam
     for (int i = 0; i < (int)numkeys; i++) {
         const marg *k = &c->argv[first + 1 + i];
         mobj *o = write ? db_lookup_write(c, k->ptr, k->len) : db_lookup_read(c, k->ptr, k->len);
+        /* Redis reads a *STORE's sources as reads: a missing one is a keymiss. */
+        if (write && !o) notify_key(c->eng, NOTIFY_KEY_MISS, "keymiss", k);
         if (o && o->type != OBJ_ZSET && o->type != OBJ_SET) {
             zfree(srcs);
             reply_err_wrongtype(c);
@@ -1807,6 +1820,10 @@ static void zop_generic(client *c, enum zsetop op, int store)
             db_signal_modified(c->eng, d->ptr, d->len);
             c->eng->dirty++;
             emit_argv(c);
+            static const char *const events[] = {
+                [ZOP_UNION] = "zunionstore", [ZOP_INTER] = "zinterstore", [ZOP_DIFF] = "zdiffstore"};
+            if (n > 0) notify_key(c->eng, NOTIFY_ZSET, events[op], d);
+            else notify_key(c->eng, NOTIFY_GENERIC, "del", d);
         }
         reply_ll(c, n);
     } else {
