@@ -164,6 +164,13 @@ long long ae_add_timer(ae_loop *l, long long ms, ae_time_proc *proc, void *data)
     return -1;   /* table full: a programming error, reported not crashed */
 }
 
+void ae_del_timer(ae_loop *l, long long id)
+{
+    for (int i = 0; i < AE_MAX_TIMERS && id > 0; i++)
+        if (l->timers[i].id == id)
+            l->timers[i].id = 0;
+}
+
 void ae_set_before_sleep(ae_loop *l, ae_before_sleep_proc *proc) { l->before_sleep = proc; }
 
 void ae_stop(ae_loop *l) { l->stop = 1; }

@@ -20,6 +20,7 @@ int ae_add(ae_loop *loop, int fd, int mask, ae_file_proc *proc, void *data); /* 
 void ae_del(ae_loop *loop, int fd, int mask);
 int ae_get_mask(ae_loop *loop, int fd);
 long long ae_add_timer(ae_loop *loop, long long ms, ae_time_proc *proc, void *data);
+void ae_del_timer(ae_loop *loop, long long id);   /* no-op for an id not pending */
 void ae_set_before_sleep(ae_loop *loop, ae_before_sleep_proc *proc);
 void ae_stop(ae_loop *loop);
 void ae_main(ae_loop *loop);              /* runs until ae_stop() */

@@ -15,6 +15,7 @@
  * the reply-done path sees the command's keys as usual.
  */
 #include "blocking.h"
+#include "cmdstats.h"
 
 #include <assert.h>
 #include <limits.h>
@@ -318,6 +319,7 @@ int blocking_unblock(client *c, int with_error)
     if (!(c->flags & CLIENT_BLOCKED) || bc == NULL) return 0;
     c->argv = bc->argv;          /* the reply goes out as the blocked command's */
     c->argc = bc->argc;
+    cmdstats_blocked_failed(c);  /* Redis 7.0 counts either way of unblocking as a failure */
     if (with_error) reply_error(c, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
     else reply_timeout(bc);
     blocked_finish(bc);

@@ -612,12 +612,27 @@ static void client_setname_cmd(client *c) {
 }
 static void client_getredir_cmd(client *c) { reply_ll(c, -1); }
 
-/* A timer that only wakes the loop when a pause ends: its before-sleep
- * hook resumes the paused clients (networking.c). */
+/* One timer, at the end of the pause in force, only to wake the loop: its
+ * before-sleep hook resumes the paused clients (networking.c). Replaced on
+ * every PAUSE and dropped by UNPAUSE, so pauses cannot use up the loop's
+ * timer slots (which blocking commands' timeouts need). */
+static long long pause_timer_id;
+
 static long long pause_wake(ae_loop *l, long long id, void *data)
 {
     (void)l; (void)id; (void)data;
+    pause_timer_id = 0;
     return -1;
+}
+
+static void pause_timer_rearm(long long in_ms)
+{
+    if (server.loop == NULL)
+        return;
+    ae_del_timer(server.loop, pause_timer_id);
+    pause_timer_id = in_ms > 0 ? ae_add_timer(server.loop, in_ms, pause_wake, NULL) : 0;
+    if (pause_timer_id < 0)
+        pause_timer_id = 0;             /* no slot: the cron (1/hz) ends it */
 }
 
 /* CLIENT PAUSE <ms> [WRITE|ALL], with Redis 7.0's errors and their order.
@@ -649,14 +664,14 @@ static void client_pause_cmd(client *c)
     long long now = monotonic_us() / 1000;
     long long end = ms > LLONG_MAX - now ? now : now + ms;
     pause_start(type, end);
-    if (server.loop && end > now)
-        (void)ae_add_timer(server.loop, end - now, pause_wake, NULL);   /* cron is the fallback */
+    pause_timer_rearm(pause_end_ms() - now);
     reply_ok(c);
 }
 
 static void client_unpause_cmd(client *c)
 {
     pause_stop();
+    pause_timer_rearm(0);
     reply_ok(c);
 }
 static void client_noevict_cmd(client *c) { client_flag_onoff(c, CLIENT_NO_EVICT); }

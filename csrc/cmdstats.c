@@ -89,22 +89,33 @@ void cmdstats_call_end(client *c, const mcommand *cmd, long long started_us)
     c->error_mark = now_errors;
 }
 
-/* Redis counts the time a blocked command runs, not the time it waits:
- * what it ran before blocking (serving it later runs on another client's
- * time, which is not measured separately here). While the client waits,
- * the mark holds its own error count: only errors sent to it (a timeout's,
- * CLIENT UNBLOCK's) fail the command. */
-void cmdstats_call_blocked(client *c, long long started_us)
+/* Redis 7.0 counts a blocking command when it runs, blocked or not; what
+ * happens to it later only adds a failure: an error sent to it while it
+ * waited (CLIENT UNBLOCK ... ERROR, a WRONGTYPE when it is served), or
+ * being ended by CLIENT UNBLOCK at all (cmdstats_blocked_failed). While
+ * it waits, the mark holds the client's own error count. */
+void cmdstats_call_blocked(client *c, const mcommand *cmd, long long started_us)
 {
-    c->blocked_call_us = monotonic_us() - started_us;
+    cmdstats_call_end(c, cmd, started_us);
     c->error_mark = c->error_replies;
+}
+
+static void count_failure(client *c)
+{
+    cmd_stat *st = c->cmd ? entry_for(c->cmd, 1, c->argv) : NULL;   /* not a container */
+    if (st) st->failed++;
 }
 
 void cmdstats_blocked_done(client *c)
 {
-    /* blocking commands are not containers: the row alone names them */
-    if (c->cmd)
-        count_call(c->cmd, 1, c->argv, c->blocked_call_us, c->error_replies > c->error_mark);
+    if (c->error_replies > c->error_mark)
+        count_failure(c);
+}
+
+void cmdstats_blocked_failed(client *c)
+{
+    count_failure(c);
+    c->error_mark = c->error_replies + 1;      /* an ERROR reply that follows is the same failure */
 }
 
 /* Calls f for every entry that has counted something, in table order with

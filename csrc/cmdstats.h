@@ -2,11 +2,13 @@
  *
  * Redis 7's rules, which monitoring reads:
  *   - calls / usec: a command that ran (a queued command counts when EXEC
- *     runs it, not when MULTI queued it; a blocking command when it is
- *     served, times out or is unblocked);
+ *     runs it, not when MULTI queued it; a blocking command when it runs,
+ *     whether it blocks or not);
  *   - rejected_calls: refused before running (wrong arity, NOAUTH,
  *     READONLY, refused inside MULTI or in subscribed mode);
- *   - failed_calls: ran and replied an error of its own.
+ *   - failed_calls: ran and replied an error of its own; a blocked command
+ *     also fails if an error reaches it while it waits, or CLIENT UNBLOCK
+ *     ends it (TIMEOUT too, as in Redis 7.0).
  * A container's subcommands count under "config|get" and so on; an unknown
  * command or subcommand counts nowhere (only in errorstats).
  */
@@ -28,10 +30,11 @@ long long cmdstats_call_begin(client *c);
 void cmdstats_call_end(client *c, const mcommand *cmd, long long started_us);
 
 /* Instead of cmdstats_call_end when the handler left the client blocked;
- * cmdstats_blocked_done once it is served, times out, is unblocked or
- * disconnects. */
-void cmdstats_call_blocked(client *c, long long started_us);
+ * cmdstats_blocked_done once its reply is written (served, timed out,
+ * unblocked); cmdstats_blocked_failed when CLIENT UNBLOCK ends it. */
+void cmdstats_call_blocked(client *c, const mcommand *cmd, long long started_us);
 void cmdstats_blocked_done(client *c);
+void cmdstats_blocked_failed(client *c);
 
 sds cmdstats_info(sds s);          /* "cmdstat_<name>:calls=..." lines */
 sds latencystats_info(sds s);      /* "latency_percentiles_usec_<name>:p50=..." lines */

@@ -429,16 +429,20 @@ void command_execute(client *c)
         refused(c, cmd);
         return;
     }
+    /* multi.c: refused inside MULTI (CMD_NO_MULTI) or in RESP2 subscribed
+     * mode (pubsub.c) */
+    if (multi_refuses(c, cmd)) {
+        cmdstats_rejected(c, cmd);
+        return;
+    }
     /* CLIENT PAUSE: after every refusal, before queueing, as Redis does.
      * networking.c keeps the line and runs it again once the pause ends. */
     if (pause_holds(c, cmd, monotonic_us() / 1000)) {
         c->flags |= CLIENT_PAUSED;
         return;
     }
-    /* multi.c: queued inside MULTI (+QUEUED), or refused there (CMD_NO_MULTI)
-     * or in RESP2 subscribed mode (pubsub.c). */
     long long errors_before = c->error_replies;
-    if (multi_intercept(c, cmd)) {
+    if (multi_queue(c, cmd)) {                /* +QUEUED, or the queue is full */
         if (c->error_replies > errors_before)
             cmdstats_rejected(c, cmd);
         return;
@@ -460,7 +464,7 @@ void command_execute(client *c)
     effect_end(e);
     e->replaying = was_replaying;
     if (c->flags & CLIENT_BLOCKED)            /* counted when it is done */
-        cmdstats_call_blocked(c, started_us);
+        cmdstats_call_blocked(c, cmd, started_us);
     else
         cmdstats_call_end(c, cmd, started_us);
 

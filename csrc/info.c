@@ -156,7 +156,8 @@ static sds section_clients(sds s)
         "tracking_clients:0\r\n"
         "clients_in_timeout_table:%lld\r\n",
         server.connected_clients, server.cfg.maxclients, max_in, max_out,
-        blocking_count(), blocking_count_with_timeout());
+        blocking_count() + networking_paused_count(),   /* Redis counts paused clients as blocked */
+        blocking_count_with_timeout());
 }
 
 static sds section_memory(sds s)

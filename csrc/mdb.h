@@ -260,7 +260,7 @@ typedef struct client {
     /* cmdstats.c: error replies sent to this client; and a mark to tell
      * whether the running command failed (see cmdstats_call_begin). */
     long long error_replies, error_mark;
-    long long blocked_call_us;  /* time a blocked command ran before it blocked */
+    struct client *prev_paused, *next_paused;   /* networking.c's FIFO while CLIENT_PAUSED */
 } client;
 
 client *client_create_fake(engine *e);   /* fd -1, RESP2 */
@@ -397,10 +397,12 @@ void command_instantaneous_reset(void);            /* CONFIG RESETSTAT */
 /* ------------------------------------------------- transactions, pub/sub
  * Hooks the dispatcher, networking and RESET call (multi.c, pubsub.c). */
 
-/* In MULTI: refuses (CMD_NO_MULTI) or queues cmd, replying +QUEUED. Outside
- * MULTI, in RESP2 subscribed mode: refuses what Redis refuses there.
- * Returns 1 when the command must not run now. */
-int multi_intercept(client *c, const mcommand *cmd);
+/* Refuses what Redis refuses inside MULTI (CMD_NO_MULTI) and in RESP2
+ * subscribed mode, replying the error; 1 if refused. */
+int multi_refuses(client *c, const mcommand *cmd);
+/* In MULTI: queues cmd, replying +QUEUED (or an error if the queue is
+ * full); 1 when the command must not run now. */
+int multi_queue(client *c, const mcommand *cmd);
 /* A command was refused at queue time (unknown, arity, role): EXEC aborts. */
 void multi_flag_error(client *c);
 /* EXEC itself refused (arity, NOAUTH, subscribed mode): EXECABORT naming the

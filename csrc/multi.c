@@ -1,7 +1,7 @@
 /* multi.c — transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH (Redis 7.0).
  *
  * While a client is in MULTI the dispatcher hands every command to
- * multi_intercept(), which queues a private copy of its words (the query
+ * multi_queue(), which queues a private copy of its words (the query
  * buffer they point into moves on) and replies +QUEUED. A command refused
  * while queueing (unknown, wrong arity, role, CMD_NO_MULTI) marks the
  * transaction CLIENT_DIRTY_EXEC: EXEC then replies EXECABORT and runs nothing.
@@ -341,10 +341,9 @@ static int runs_inside_multi(const mcommand *cmd)
            p == watchCommand || p == quitCommand || p == resetCommand;
 }
 
-int multi_intercept(client *c, const mcommand *cmd)
+int multi_refuses(client *c, const mcommand *cmd)
 {
-    int in_multi = (c->flags & CLIENT_IN_MULTI) != 0;
-    if (in_multi && (cmd->flags & CMD_NO_MULTI)) {
+    if ((c->flags & CLIENT_IN_MULTI) && (cmd->flags & CMD_NO_MULTI)) {
         reply_error(c, "ERR Command not allowed inside a transaction");
         multi_flag_error(c);
         return 1;
@@ -353,7 +352,12 @@ int multi_intercept(client *c, const mcommand *cmd)
         multi_flag_error(c);
         return 1;
     }
-    if (!in_multi || runs_inside_multi(cmd))
+    return 0;
+}
+
+int multi_queue(client *c, const mcommand *cmd)
+{
+    if (!(c->flags & CLIENT_IN_MULTI) || runs_inside_multi(cmd))
         return 0;
     if (queue_command(c, cmd) != 0) {
         reply_error(c, "ERR Transaction too large or out of memory: discarded at EXEC");

@@ -232,6 +232,57 @@ static client *client_create_socket(int fd, const struct sockaddr_storage *peer)
     return c;
 }
 
+static void process_input(client *c);
+
+/* ------------------------------------------------------------ CLIENT PAUSE
+ *
+ * Clients stopped by a pause wait in a FIFO, in the order they were
+ * stopped, and resume in that order, as Redis resumes them. */
+
+static client *paused_head, *paused_tail;
+static long long paused_n;
+
+static void paused_push(client *c)
+{
+    assert(c->prev_paused == NULL && c->next_paused == NULL && paused_head != c);
+    c->prev_paused = paused_tail;
+    if (paused_tail) paused_tail->next_paused = c;
+    else paused_head = c;
+    paused_tail = c;
+    paused_n++;
+}
+
+static void paused_unlink(client *c)
+{
+    if (c->prev_paused) c->prev_paused->next_paused = c->next_paused;
+    else paused_head = c->next_paused;
+    if (c->next_paused) c->next_paused->prev_paused = c->prev_paused;
+    else paused_tail = c->prev_paused;
+    c->prev_paused = c->next_paused = NULL;
+    paused_n--;
+    assert(paused_n >= 0);
+}
+
+long long networking_paused_count(void)
+{
+    return paused_n;
+}
+
+/* A pause ended: each client it stopped runs its input again. One that a
+ * newer pause stops again goes to the back; the walk still reaches every
+ * client stopped before, so what the newer pause does not cover runs. */
+void networking_resume_paused(void)
+{
+    long long n = paused_n;
+    while (n-- > 0 && paused_head != NULL) {
+        client *c = paused_head;
+        paused_unlink(c);
+        c->flags &= ~CLIENT_PAUSED;
+        if (!(c->flags & CLIENT_CLOSE_ASAP))
+            process_input(c);
+    }
+}
+
 void client_free(client *c)
 {
     if (!c)
@@ -240,8 +291,8 @@ void client_free(client *c)
         client_free_fake(c);
         return;
     }
-    if (c->flags & CLIENT_BLOCKED)
-        cmdstats_blocked_done(c);       /* Redis counts a call cut short by a disconnect */
+    if (c->flags & CLIENT_PAUSED)
+        paused_unlink(c);
     blocking_client_gone(c);            /* blocking.c: drop it from key wait queues */
     if (server.client_freeing)
         server.client_freeing(c);
@@ -476,6 +527,7 @@ static void run_frame(client *c)
     command_execute(c);
     if (c->flags & CLIENT_PAUSED) {
         c->argc = 0;                    /* nothing ran, nothing was replied */
+        paused_push(c);
         return;
     }
     if (c->flags & CLIENT_BLOCKED) {
@@ -692,26 +744,8 @@ static void client_write_handler(ae_loop *l, int fd, void *data, int mask)
     (void)client_flush(c, mstime());
 }
 
-/* The pause ended: every client it stopped runs its input again, in
- * connection order (Redis resumes them in the order they were paused). */
-static void resume_paused_clients(void)
-{
-    long long bound = server.connected_clients + 1;
-    for (client *c = server.clients_head; c && bound-- > 0; c = c->next_all) {
-        if (!(c->flags & CLIENT_PAUSED))
-            continue;
-        c->flags &= ~CLIENT_PAUSED;
-        if (!(c->flags & CLIENT_CLOSE_ASAP))
-            process_input(c);
-        if (pause_type_at(monotonic_us() / 1000) != PAUSE_NONE)
-            break;                      /* a resumed client paused again: the rest wait */
-    }
-}
-
 void networking_before_sleep(void)
 {
-    if (pause_take_ended(monotonic_us() / 1000))
-        resume_paused_clients();
     /* Clients unblocked since the last iteration run their paused input. */
     long long resume_bound = server.connected_clients + 1;
     client *r;
@@ -746,7 +780,7 @@ static int client_cron(client *c, long long now_ms)
 {
     long long idle_ms = now_ms - c->last_interaction_ms;
     int timeout = server.cfg.timeout;
-    if (c->flags & (CLIENT_BLOCKED | CLIENT_PUBSUB))
+    if (c->flags & (CLIENT_BLOCKED | CLIENT_PAUSED | CLIENT_PUBSUB))
         timeout = 0;                    /* as Redis: blocked or subscribed is not idle */
     /* As Redis: idle means no input and no output progress, whatever is
      * still queued for a peer that stopped reading. */
@@ -847,7 +881,7 @@ static void client_flags_string(const client *c, char *out)
     char *p = out;   /* Redis' letters, in Redis' order */
     if (c->flags & CLIENT_PUBSUB) *p++ = 'P';
     if (c->flags & CLIENT_IN_MULTI) *p++ = 'x';
-    if (c->flags & CLIENT_BLOCKED) *p++ = 'b';
+    if (c->flags & (CLIENT_BLOCKED | CLIENT_PAUSED)) *p++ = 'b';   /* Redis: a paused client is blocked */
     if (c->flags & CLIENT_DIRTY_CAS) *p++ = 'd';
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) *p++ = 'c';
     if (c->flags & CLIENT_CLOSE_ASAP) *p++ = 'A';

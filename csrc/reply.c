@@ -11,6 +11,7 @@
 #include <assert.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -383,8 +384,15 @@ void reply_bignum(client *c, const char *p, size_t len)
  * valid across reallocs; networking.c only moves bytes that were already
  * sent, and nothing is sent while a command is still building its reply. */
 
+/* The handle of a reservation made while replies are muted (CLIENT
+ * REPLY): nothing was reserved, so nothing is patched, whatever the mute
+ * state is when the length is set. */
+#define DEFERRED_MUTED SIZE_MAX
+
 size_t reply_deferred_len(client *c)
 {
+    if (reply_muted(c))
+        return DEFERRED_MUTED;
     size_t handle = c->reply_len;
     char *dst = reply_room(c, DEFERRED_RESERVE);
     memset(dst, 0, DEFERRED_RESERVE);   /* never valid RESP: catches a forgotten patch */
@@ -395,7 +403,7 @@ size_t reply_deferred_len(client *c)
 static void reply_set_deferred(client *c, size_t handle, char type, long len)
 {
     if (c->reply_overflow) return;           /* never sent: the client is being closed */
-    if (reply_muted(c)) return;              /* the reservation was discarded too */
+    if (handle == DEFERRED_MUTED) return;
     assert(len >= 0);
     assert(handle + DEFERRED_RESERVE <= c->reply_len);
     assert(c->reply[handle] == '\0');   /* patched at most once */
@@ -404,7 +412,11 @@ static void reply_set_deferred(client *c, size_t handle, char type, long len)
     if (h != DEFERRED_RESERVE) {
         size_t tail_off = handle + DEFERRED_RESERVE;
         size_t tail_len = c->reply_len - tail_off;
-        if (h > DEFERRED_RESERVE) reply_room(c, h - DEFERRED_RESERVE);
+        size_t extra = h > DEFERRED_RESERVE ? h - DEFERRED_RESERVE : 0;
+        if (c->reply_cap - c->reply_len < extra) {   /* grow the real buffer, muted or not */
+            reply_grow(c, extra);
+            if (c->reply_overflow) return;
+        }
         memmove(c->reply + handle + h, c->reply + tail_off, tail_len);
         c->reply_len = handle + h + tail_len;
         if (c->reply_len > c->reply_peak) c->reply_peak = c->reply_len;

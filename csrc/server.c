@@ -182,6 +182,10 @@ static void restore_signals(void)
 
 static void before_sleep(ae_loop *loop)
 {
+    /* Clients a CLIENT PAUSE held run first, so the replicator wake-up
+     * below already carries their writes. */
+    if (pause_take_ended(monotonic_us() / 1000))
+        networking_resume_paused();
     durable_before_sleep();   /* wake the replicator first: its work overlaps ours */
     networking_before_sleep();
     if (server.shutdown_asap)

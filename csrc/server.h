@@ -95,6 +95,8 @@ sds client_info_string(sds s, client *c);   /* one CLIENT LIST line, no newline 
 /* networking.c entry points used by server.c (the loop's plumbing). */
 void networking_accept_handler(ae_loop *loop, int fd, void *data, int mask);
 void networking_before_sleep(void);         /* writes pending replies, frees closing clients */
+void networking_resume_paused(void);        /* a CLIENT PAUSE ended: run the clients it held */
+long long networking_paused_count(void);    /* clients a CLIENT PAUSE holds */
 void networking_clients_cron(long long now_ms);  /* idle timeouts, buffer trimming: a slice per call */
 void networking_free_all_clients(void);
 

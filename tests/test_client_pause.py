@@ -125,3 +125,97 @@ def test_pause_is_not_a_hang_for_a_disconnecting_client(pair):
         assert stayer.read_reply(timeout=10) == b"+OK\r\n"
         stayer.close()
         assert conn.call("EXISTS", "x", "y") == b":1\r\n"
+
+
+def test_many_pauses_leave_blocking_timeouts_working(pair):
+    """Each PAUSE used to take one of the event loop's few timer slots until
+    its (far) end, and blocked clients' timeouts then never fired."""
+    for conn in (pair.node, pair.ref):
+        for _ in range(24):
+            assert conn.call("CLIENT", "PAUSE", "100000000", "WRITE") == b"+OK\r\n"
+            assert conn.call("CLIENT", "UNPAUSE") == b"+OK\r\n"
+        t0 = time.monotonic()
+        assert conn.call("BLPOP", "nokey", "0.1", timeout=5) == b"*-1\r\n"
+        assert time.monotonic() - t0 < 3
+
+
+def _resume_order(conn):
+    host, port = conn.sock.getpeername()[:2]
+    with RawConn(host, port) as older, RawConn(host, port) as newer:
+        assert conn.call("CLIENT", "PAUSE", "60000", "WRITE") == b"+OK\r\n"
+        newer.send("RPUSH", "order", "newer-first")
+        time.sleep(0.1)
+        older.send("RPUSH", "order", "older-second")
+        time.sleep(0.1)
+        assert conn.call("CLIENT", "UNPAUSE") == b"+OK\r\n"
+        newer.read_reply(timeout=10)
+        older.read_reply(timeout=10)
+        return conn.call("LRANGE", "order", "0", "-1")
+
+
+def test_clients_resume_in_the_order_they_were_paused(pair):
+    ours, theirs = _resume_order(pair.node), _resume_order(pair.ref)
+    assert ours == theirs == b"*2\r\n$11\r\nnewer-first\r\n$12\r\nolder-second\r\n"
+
+
+def _after_a_repause(conn):
+    """A resumed client pausing WRITE again must not hold a read queued
+    behind it under the ALL pause that ended."""
+    host, port = conn.sock.getpeername()[:2]
+    with RawConn(host, port) as a, RawConn(host, port) as b:
+        assert conn.call("CLIENT", "PAUSE", "700", "ALL") == b"+OK\r\n"
+        a.send("CLIENT", "PAUSE", "4000", "WRITE")
+        time.sleep(0.05)
+        t0 = time.monotonic()
+        b.send("GET", "x")
+        got = b.read_reply(timeout=10)
+        quick = time.monotonic() - t0 < 2.5
+        assert a.read_reply(timeout=10) == b"+OK\r\n"
+        assert conn.call("CLIENT", "UNPAUSE", timeout=10) == b"+OK\r\n"
+        return got, quick
+
+
+def test_a_new_pause_holds_only_what_it_covers(pair):
+    assert _after_a_repause(pair.node) == _after_a_repause(pair.ref) == (b"$-1\r\n", True)
+
+
+def _subscribed_refusal(conn):
+    host, port = conn.sock.getpeername()[:2]
+    with RawConn(host, port) as s:
+        s.call("SUBSCRIBE", "c")
+        assert conn.call("CLIENT", "PAUSE", "5000", "WRITE") == b"+OK\r\n"
+        try:
+            return timed(s, "PUBLISH", "c", "x"), timed(s, "SET", "a", "1")
+        finally:
+            conn.call("CLIENT", "UNPAUSE")
+
+
+def test_refusals_come_before_the_pause(pair):
+    """RESP2 subscribed mode refuses PUBLISH and SET at once, pause or not."""
+    ours, theirs = _subscribed_refusal(pair.node), _subscribed_refusal(pair.ref)
+    assert ours == theirs
+    assert all(not waited and reply.startswith(b"-ERR Can't execute") for reply, waited in ours)
+
+
+def _held_client_state(conn):
+    host, port = conn.sock.getpeername()[:2]
+    with RawConn(host, port) as held:
+        hid = decode_one(held.call("CLIENT", "ID"))
+        assert conn.call("CONFIG", "SET", "timeout", "1") == b"+OK\r\n"
+        try:
+            assert conn.call("CLIENT", "PAUSE", "2500", "WRITE") == b"+OK\r\n"
+            held.send("SET", "k", "v")
+            time.sleep(0.2)
+            listing = decode_one(conn.call("CLIENT", "LIST", "ID", str(hid))).decode()
+            flags = next(f for f in listing.split() if f.startswith("flags="))
+            blocked = decode_one(conn.call("INFO", "clients")).split(b"blocked_clients:")[1].split(b"\r")[0]
+            reply = held.read_reply(timeout=10)          # idle for > timeout, but held: not closed
+            return flags, blocked, reply
+        finally:
+            with RawConn(host, port) as admin:          # conn itself idled out meanwhile
+                admin.call("CONFIG", "SET", "timeout", "0")
+
+
+def test_a_held_client_is_blocked_not_idle(pair):
+    ours, theirs = _held_client_state(pair.node), _held_client_state(pair.ref)
+    assert ours == theirs == ("flags=b", b"1", b"+OK\r\n")

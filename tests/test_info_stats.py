@@ -184,3 +184,28 @@ def test_counters_after_random_workload_same_as_redis(pair, seed):
         _pipeline(pair.ref, batch)
     cmds_a, errors, total = assert_same_counters(pair)
     assert len(cmds_a) > 20 and total > 0
+
+
+def _blocked_stats(conn):
+    """A blocking command counts when it runs; CLIENT UNBLOCK (TIMEOUT or
+    ERROR) also counts it failed, as Redis 7.0 does; a timeout does not."""
+    host, port = conn.sock.getpeername()[:2]
+    out = []
+    with RawConn(host, port) as w:
+        wid = decode_one(w.call("CLIENT", "ID"))
+        assert conn.call("CONFIG", "RESETSTAT") == b"+OK\r\n"
+        assert w.call("BLPOP", "k", "0.05") == b"*-1\r\n"
+        for how in ("TIMEOUT", "ERROR"):
+            w.send("BLPOP", "k", "0")
+            time.sleep(0.1)
+            out.append(counters(conn)[0].get("cmdstat_blpop"))      # while blocked
+            assert conn.call("CLIENT", "UNBLOCK", str(wid), how) == b":1\r\n"
+            w.read_reply()
+            out.append(counters(conn)[0].get("cmdstat_blpop"))
+    return out
+
+
+def test_blocked_command_counters_same_as_redis(pair):
+    ours, theirs = _blocked_stats(pair.node), _blocked_stats(pair.ref)
+    assert ours == theirs
+    assert ours[-1] == (3, 0, 2)

@@ -12,7 +12,13 @@
 #include "durable.h"
 #include "snapshot.h"
 
-__attribute__((weak)) int multi_intercept(client *c, const mcommand *cmd)
+__attribute__((weak)) int multi_refuses(client *c, const mcommand *cmd)
+{
+    (void)c; (void)cmd;
+    return 0;   /* not inside MULTI, not subscribed */
+}
+
+__attribute__((weak)) int multi_queue(client *c, const mcommand *cmd)
 {
     (void)c; (void)cmd;
     return 0;   /* not inside MULTI: execute now */
@@ -67,6 +73,8 @@ __attribute__((weak)) void snapshot_store_dir_for(const char *node_dir, char *ou
 __attribute__((weak)) int server_requires_auth(void) { return 0; }
 
 __attribute__((weak)) long long blocking_count(void) { return 0; }
+
+__attribute__((weak)) long long networking_paused_count(void) { return 0; }   /* nobody paused */
 __attribute__((weak)) size_t once_effect_allowance(void) { return 0; }
 
 __attribute__((weak)) void blocking_signal_key(engine *e, const char *key, size_t len)
