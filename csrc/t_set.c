@@ -355,6 +355,19 @@ void sremCommand(client *c)
     reply_ll(c, removed);
 }
 
+/* Members left set o at key: the event, then, as in Redis, a set never
+ * stays empty in the keyspace (its "del" follows). */
+static void set_members_removed(engine *e, mobj *o, const marg *key, const char *event)
+{
+    notify_key(e, NOTIFY_SET, event, key);
+    if (set_size(o) == 0) {
+        db_delete(e, key->ptr, key->len);
+        notify_key(e, NOTIFY_GENERIC, "del", key);
+    } else {
+        db_signal_modified(e, key->ptr, key->len);
+    }
+}
+
 void smoveCommand(client *c)
 {
     engine *e = c->eng;
@@ -378,13 +391,7 @@ void smoveCommand(client *c)
         return;
     }
     /* Events in Redis' order: srem (and del) on src, new and sadd on dst. */
-    notify_key(e, NOTIFY_SET, "srem", src);
-    if (set_size(so) == 0) {
-        db_delete(e, src->ptr, src->len);
-        notify_key(e, NOTIFY_GENERIC, "del", src);
-    } else {
-        db_signal_modified(e, src->ptr, src->len);
-    }
+    set_members_removed(e, so, src, "srem");
     int added = 1;
     if (!dobj) {
         dobj = set_create_for(m->ptr, m->len);
@@ -479,13 +486,7 @@ static void spop_one(client *c, mobj *o)
     effect_emit(e, 3, argv);
     reply_bulk(c, m, sds_len(m));
     sds_free(m);
-    notify_key(e, NOTIFY_SET, "spop", key);
-    if (set_size(o) == 0) {
-        db_delete(e, key->ptr, key->len);
-        notify_key(e, NOTIFY_GENERIC, "del", key);
-    } else {
-        db_signal_modified(e, key->ptr, key->len);
-    }
+    set_members_removed(e, o, key, "spop");
     e->dirty++;
 }
 
