@@ -205,15 +205,21 @@ void helloCommand(client *c)
             return;
         }
     }
-    const marg *user = NULL, *pass = NULL, *name = NULL;
+    /* Options take effect one by one, as Redis 7.0 applies them: a name set
+     * before a failing option stays set, AUTH authenticates before a bad
+     * SETNAME after it fails; the protocol switches only if all succeed. */
     for (int j = 2; j < c->argc; j++) {
         int more = c->argc - j - 1;
         if (arg_equals(&c->argv[j], "auth") && more >= 2) {
-            user = &c->argv[j + 1];
-            pass = &c->argv[j + 2];
+            if (!credentials_ok(&c->argv[j + 1], &c->argv[j + 2])) {
+                reply_error(c, wrongpass_err);
+                return;
+            }
+            c->flags |= CLIENT_AUTHENTICATED;
             j += 2;
         } else if (arg_equals(&c->argv[j], "setname") && more >= 1) {
-            name = &c->argv[j + 1];
+            if (client_set_name(c, &c->argv[j + 1]) != 0)
+                return;                           /* replied */
             j += 1;
         } else {
             int n = c->argv[j].len > 128 ? 128 : (int)c->argv[j].len;
@@ -221,12 +227,6 @@ void helloCommand(client *c)
             return;
         }
     }
-    if (user && !credentials_ok(user, pass)) {
-        reply_error(c, wrongpass_err);
-        return;
-    }
-    if (user)
-        c->flags |= CLIENT_AUTHENTICATED;
     if (!(c->flags & (CLIENT_AUTHENTICATED | CLIENT_FAKE))) {
         reply_error(c, "NOAUTH HELLO must be called with the client already authenticated, "
                        "otherwise the HELLO AUTH <user> <pass> option can be used to "
@@ -234,8 +234,6 @@ void helloCommand(client *c)
                        "same time");
         return;
     }
-    if (name && client_set_name(c, name) != 0)
-        return;
     if (ver)
         c->resp = (int)ver;
     reply_hello_map(c);

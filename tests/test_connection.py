@@ -476,3 +476,31 @@ def test_client_list_last_command_as_redis(node, redis_server):
     ours, theirs = _last_command_names(node), _last_command_names(redis_server)
     assert ours == theirs
     assert "cmd=config|get" in ours and "cmd=NULL" in ours
+
+
+def _hello_option_order(server):
+    """HELLO applies its options one by one (Redis 7.0): what ran before a
+    failing option stays done, the protocol switches only if all succeed."""
+    cases = [
+        [("HELLO", "3", "SETNAME", "bad name", "AUTH", "default", "pw"), ("PING",)],
+        [("HELLO", "3", "AUTH", "default", "pw", "SETNAME", "bad name"), ("PING",), ("CLIENT", "GETNAME")],
+        [("HELLO", "3", "AUTH", "default", "wrong", "SETNAME", "ok"), ("AUTH", "pw"), ("CLIENT", "GETNAME")],
+        [("HELLO", "3", "SETNAME", "ok"), ("AUTH", "pw"), ("CLIENT", "GETNAME")],
+        [("AUTH", "pw"), ("HELLO", "3", "SETNAME", "ok", "BOGUS"), ("CLIENT", "GETNAME"), ("PING",)],
+    ]
+    out = []
+    with RawConn(server.host, server.port) as admin:
+        assert admin.call("CONFIG", "SET", "requirepass", "pw") == b"+OK\r\n"
+        try:
+            for lines in cases:
+                with RawConn(server.host, server.port) as c:
+                    out.append([c.call(*ln)[:60] for ln in lines])
+        finally:
+            admin.call("CONFIG", "SET", "requirepass", "")
+    return out
+
+
+def test_hello_options_apply_in_order_as_redis(node, redis_server):
+    ours, theirs = _hello_option_order(node), _hello_option_order(redis_server)
+    assert ours == theirs
+    assert ours[3][2] == b"$2\r\nok\r\n"          # named, though HELLO itself was refused
