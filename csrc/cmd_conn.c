@@ -222,8 +222,8 @@ void helloCommand(client *c)
                 return;                           /* replied */
             j += 1;
         } else {
-            int n = c->argv[j].len > 128 ? 128 : (int)c->argv[j].len;
-            reply_error_fmt(c, "ERR Syntax error in HELLO option '%.*s'", n, c->argv[j].ptr);
+            reply_error_fmt(c, "ERR Syntax error in HELLO option '%.*s'",   /* whole, as Redis */
+                            (int)c->argv[j].len, c->argv[j].ptr);
             return;
         }
     }
@@ -328,8 +328,7 @@ static int client_type_is(const client *o, int type)
 
 static void reply_err_unknown_type(client *c, const marg *t)
 {
-    int n = t->len > 128 ? 128 : (int)t->len;
-    reply_error_fmt(c, "ERR Unknown client type '%.*s'", n, t->ptr);
+    reply_error_fmt(c, "ERR Unknown client type '%.*s'", (int)t->len, t->ptr);   /* whole, as Redis */
 }
 
 static void client_list_reply(client *c, sds s)
@@ -439,8 +438,7 @@ static int kill_filter_parse(client *c, kill_filter *f)
             f->laddr = val;
         } else if (arg_equals(opt, "user")) {
             if (!arg_eq_cstr(val, "default")) {      /* the only user there is */
-                int n = val->len > 128 ? 128 : (int)val->len;
-                reply_error_fmt(c, "ERR No such user '%.*s'", n, val->ptr);
+                reply_error_fmt(c, "ERR No such user '%.*s'", (int)val->len, val->ptr);
                 return -1;
             }
             f->user = val;

@@ -392,9 +392,8 @@ static void config_set_command(client *c)
         const marg *name = &c->argv[2 + 2 * k], *value = &c->argv[3 + 2 * k];
         const config_param *p = param_find(name->ptr, name->len);
         if (p == NULL) {
-            int n = name->len > 128 ? 128 : (int)name->len;
             reply_error_fmt(c, "ERR Unknown option or number of arguments for CONFIG SET - '%.*s'",
-                            n, name->ptr);
+                            (int)name->len, name->ptr);                 /* whole, as Redis */
             free(vals);
             return;
         }

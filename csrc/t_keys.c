@@ -323,8 +323,7 @@ static int parse_expire_flags(client *c, int first, int *flags) {
         else if (arg_equals(a, "gt")) *flags |= EXPIRE_GT;
         else if (arg_equals(a, "lt")) *flags |= EXPIRE_LT;
         else {
-            int n = a->len > 128 ? 128 : (int)a->len;
-            reply_error_fmt(c, "ERR Unsupported option %.*s", n, a->ptr);
+            reply_error_fmt(c, "ERR Unsupported option %.*s", (int)a->len, a->ptr);   /* whole, as Redis */
             return -1;
         }
     }

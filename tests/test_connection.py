@@ -504,3 +504,16 @@ def test_hello_options_apply_in_order_as_redis(node, redis_server):
     ours, theirs = _hello_option_order(node), _hello_option_order(redis_server)
     assert ours == theirs
     assert ours[3][2] == b"$2\r\nok\r\n"          # named, though HELLO itself was refused
+
+
+LONG_ARG = "A" * 300
+
+
+@pytest.mark.parametrize("args", [
+    ("HELLO", "3", LONG_ARG), ("CLIENT", "LIST", "TYPE", LONG_ARG), ("CLIENT", "KILL", "USER", LONG_ARG),
+    ("CONFIG", "SET", LONG_ARG, "1"), ("EXPIRE", "k", "10", LONG_ARG),
+    ("OBJECT", LONG_ARG), ("CLIENT", LONG_ARG), ("CONFIG", "SET", "maxmemory", LONG_ARG),
+])
+def test_long_arguments_echoed_in_errors_as_redis(pair, args):
+    """Some errors echo the argument whole, others cut it at 128 bytes."""
+    pair.check(*args)
