@@ -470,10 +470,7 @@ void command_execute(client *c)
 
     e->stats.numcommands++;
     /* c->cmd stays set after the call: the reply tracker reads its flags
-     * (write / read / whole keyspace) to decide what the reply waits for.
-     * EXEC named its queued commands in lastcmd while it ran: it is the
-     * last command now. */
-    c->lastcmd = cmd;
+     * (write / read / whole keyspace) to decide what the reply waits for. */
 }
 
 /* ------------------------------------------------------------ keys and flags */

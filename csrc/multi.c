@@ -447,7 +447,6 @@ static void exec_queued(client *c, multi_state *ms)
             cmdstats_call_end(c, q->cmd, started_us);
         }
         c->eng->stats.numcommands++;
-        c->lastcmd = q->cmd;
     }
     /* The reply tracker reads EXEC (CMD_KEYSPACE: waits for everything). */
     c->argc = argc;

@@ -833,47 +833,18 @@ client *client_by_id(uint64_t id)
     return NULL;
 }
 
-static int is_container_command(const char *name)
-{
-    static const char *const containers[] = {
-        "client", "config", "command", "object", "debug", "memory", "xinfo",
-        "script", "function", "cluster", "acl", "pubsub", "latency", "slowlog",
-        "module", "xgroup",
-    };
-    for (size_t i = 0; i < sizeof(containers) / sizeof(containers[0]); i++)
-        if (strcmp(name, containers[i]) == 0)
-            return 1;
-    return 0;
-}
-
-/* "get", or "client|list" for a container command being executed now or
- * last. */
+/* "get", or "config|get" for a container's subcommand: the command line
+ * looked up last (commands.c sets lastcmd then, so the running command
+ * names itself, and inside EXEC it is EXEC, as in Redis). */
 static void client_cmd_name(const client *c, char *out, size_t outlen)
 {
-    int running = c->argc > 0 && c->cmd;
-    const mcommand *cmd = running ? c->cmd : c->lastcmd;
-    if (!cmd) {
+    const mcommand *cmd = c->lastcmd;
+    if (!cmd)
         snprintf(out, outlen, "NULL");
-        return;
-    }
-    if (!running) {
-        if (c->lastsub[0])
-            snprintf(out, outlen, "%s|%s", cmd->name, c->lastsub);
-        else
-            snprintf(out, outlen, "%s", cmd->name);
-        return;
-    }
-    if (c->argc >= 2 && cmd == c->cmd && is_container_command(cmd->name)) {
-        size_t n = (size_t)snprintf(out, outlen, "%s|", cmd->name);
-        size_t sub = c->argv[1].len;
-        for (size_t i = 0; i < sub && n + 1 < outlen; i++, n++) {
-            char ch = c->argv[1].ptr[i];
-            out[n] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
-        }
-        out[n < outlen ? n : outlen - 1] = '\0';
-        return;
-    }
-    snprintf(out, outlen, "%s", cmd->name);
+    else if (c->lastsub[0])
+        snprintf(out, outlen, "%s|%s", cmd->name, c->lastsub);
+    else
+        snprintf(out, outlen, "%s", cmd->name);
 }
 
 static void client_flags_string(const client *c, char *out)

@@ -517,3 +517,19 @@ LONG_ARG = "A" * 300
 def test_long_arguments_echoed_in_errors_as_redis(pair, args):
     """Some errors echo the argument whole, others cut it at 128 bytes."""
     pair.check(*args)
+
+
+def _client_info_inside_exec(server):
+    with RawConn(server.host, server.port) as c:
+        c.call("MULTI")
+        c.call("CLIENT", "INFO")
+        c.call("CONFIG", "GET", "maxmemory")
+        reply = decode_one(c.call("EXEC"))
+        info = reply[0].decode()
+        after = decode_one(c.call("CLIENT", "INFO")).decode()
+        return [f for f in info.split() if f.startswith("cmd=")], [f for f in after.split() if f.startswith("cmd=")]
+
+
+def test_client_info_inside_exec_names_exec_as_redis(node, redis_server):
+    ours, theirs = _client_info_inside_exec(node), _client_info_inside_exec(redis_server)
+    assert ours == theirs == (["cmd=exec"], ["cmd=client|info"])
