@@ -511,12 +511,19 @@ static void client_kill_cmd(client *c)
 
 /* CLIENT UNBLOCK id [TIMEOUT|ERROR]: Redis checks the reason before the id,
  * and answers 0 for an id that is not blocked (or not there). */
+/* Redis's error for a CLIENT subcommand given more arguments than it takes
+ * (the subcommand named as typed, cut at 128 bytes as Redis cuts it). */
+static void reply_err_client_sub_args(client *c)
+{
+    int n = c->argv[1].len > 128 ? 128 : (int)c->argv[1].len;
+    reply_error_fmt(c, "ERR unknown subcommand or wrong number of arguments for '%.*s'. "
+                       "Try CLIENT HELP.", n, c->argv[1].ptr);
+}
+
 static void client_unblock_cmd(client *c)
 {
     if (c->argc > 4) {
-        reply_error_fmt(c, "ERR unknown subcommand or wrong number of arguments for '%.*s'. "
-                           "Try CLIENT HELP.", c->argv[1].len > 128 ? 128 : (int)c->argv[1].len,
-                        c->argv[1].ptr);
+        reply_err_client_sub_args(c);
         return;
     }
     int with_error = 0;
@@ -637,9 +644,7 @@ static void pause_timer_rearm(long long in_ms)
 static void client_pause_cmd(client *c)
 {
     if (c->argc > 4) {
-        int n = c->argv[1].len > 128 ? 128 : (int)c->argv[1].len;   /* named as typed */
-        reply_error_fmt(c, "ERR unknown subcommand or wrong number of arguments for '%.*s'. "
-                        "Try CLIENT HELP.", n, c->argv[1].ptr);
+        reply_err_client_sub_args(c);
         return;
     }
     int type = PAUSE_ALL;
@@ -657,7 +662,7 @@ static void client_pause_cmd(client *c)
         reply_error(c, "ERR timeout is negative");
         return;
     }
-    long long now = monotonic_us() / 1000;
+    long long now = monotonic_ms();
     long long end = ms > LLONG_MAX - now ? now : now + ms;
     pause_start(type, end);
     pause_timer_rearm(pause_end_ms() - now);

@@ -8,6 +8,7 @@
  * server that runs twenty kinds of command holds twenty.
  */
 #include <assert.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,7 +116,8 @@ void cmdstats_blocked_done(client *c)
 void cmdstats_blocked_failed(client *c)
 {
     count_failure(c);
-    c->error_mark = c->error_replies + 1;      /* an ERROR reply that follows is the same failure */
+    c->error_mark = LLONG_MAX;                 /* counted: the ERROR reply that may follow is the
+                                                  same failure (the next call resets the mark) */
 }
 
 /* Calls f for every entry that has counted something, in table order with

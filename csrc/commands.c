@@ -194,10 +194,15 @@ static void reply_unknown_command(client *c)
                     namelen, c->argv[0].ptr, (int)used, args);
 }
 
+/* Redis's arity rule: N > 0 exactly N words, -N at least N. */
+static int arity_allows(int arity, int argc)
+{
+    return arity > 0 ? argc == arity : argc >= -arity;
+}
+
 static int arity_ok(const mcommand *cmd, int argc)
 {
-    if (cmd->arity > 0) return argc == cmd->arity;
-    return argc >= -cmd->arity;
+    return arity_allows(cmd->arity, argc);
 }
 
 static int command_subcommand_arity(const marg *sub);
@@ -242,13 +247,15 @@ void command_full_name(const mcommand *cmd, int argc, const marg *argv, char *ou
 
 /* Refuses an unknown subcommand or a wrong argument count where Redis 7
  * does: before the command runs or is queued, so inside MULTI it aborts the
- * transaction (EXECABORT) instead of failing alone inside EXEC. 1 if
- * refused (the reply is sent). Each container keeps its subcommand table
- * next to its handlers. */
+ * transaction (EXECABORT) instead of failing alone inside EXEC. Returns
+ * SUB_OK, or why it refused (the reply is sent). Each container keeps its
+ * subcommand table next to its handlers. */
+enum { SUB_OK = 0, SUB_UNKNOWN, SUB_ARITY };
+
 static int subcommand_refused(client *c, const mcommand *cmd)
 {
     if (!command_has_subcommands(cmd) || c->argc < 2)
-        return 0;
+        return SUB_OK;
     const marg *sub = &c->argv[1];
     int arity = subcommand_arity_of(cmd, sub);
     if (arity == 0) {
@@ -259,14 +266,14 @@ static int subcommand_refused(client *c, const mcommand *cmd)
         upper[i] = '\0';
         int n = sub->len > 128 ? 128 : (int)sub->len;
         reply_error_fmt(c, "ERR unknown subcommand '%.*s'. Try %s HELP.", n, sub->ptr, upper);
-        return 1;
+        return SUB_UNKNOWN;
     }
-    if (arity > 0 ? c->argc == arity : c->argc >= -arity)
-        return 0;
+    if (arity_allows(arity, c->argc))
+        return SUB_OK;
     char name[64];
     command_full_name(cmd, c->argc, c->argv, name, sizeof(name));
     reply_err_arity(c, name);
-    return 1;
+    return SUB_ARITY;
 }
 
 /* An upper bound of the effect record a command line logs, from its
@@ -410,10 +417,10 @@ void command_execute(client *c)
         refused(c, cmd);
         return;
     }
-    if (subcommand_refused(c, cmd)) {
-        /* an unknown subcommand counts nowhere, as in Redis */
-        if (subcommand_arity_of(cmd, &c->argv[1]) != 0)
-            cmdstats_rejected(c, cmd);
+    int sub = subcommand_refused(c, cmd);
+    if (sub != SUB_OK) {
+        if (sub == SUB_ARITY)
+            cmdstats_rejected(c, cmd);        /* an unknown subcommand counts nowhere, as in Redis */
         multi_flag_error(c);
         return;
     }
@@ -437,7 +444,7 @@ void command_execute(client *c)
     }
     /* CLIENT PAUSE: after every refusal, before queueing, as Redis does.
      * networking.c keeps the line and runs it again once the pause ends. */
-    if (pause_holds(c, cmd, monotonic_us() / 1000)) {
+    if (pause_holds(c, cmd, monotonic_ms)) {
         c->flags |= CLIENT_PAUSED;
         return;
     }
@@ -768,7 +775,7 @@ static void command_getkeys_sub(client *c, int with_flags)
         reply_error(c, "ERR The command has no key arguments");
         return;
     }
-    if (sub_arity ? !(sub_arity > 0 ? argc == sub_arity : argc >= -sub_arity) : !arity_ok(cmd, argc)) {
+    if (!arity_allows(sub_arity ? sub_arity : cmd->arity, argc)) {
         reply_error(c, "ERR Invalid number of arguments specified for command");
         return;
     }

@@ -60,7 +60,7 @@ static int replaying(const client *c) {
  * patterns) could fill it, and a record the log cannot take stops the node. */
 int db_may_expire_now(client *c, size_t len) {
     engine *e = c->eng;
-    return e->expire_enabled && !pause_expiry_held() && effect_room(e, effect_del_bytes(len));
+    return e->expire_enabled && !pause_in_force() && effect_room(e, effect_del_bytes(len));
 }
 
 /* Deletes an expired key as the primary does: the deletion is an effect. */

@@ -63,10 +63,6 @@ static struct {
     long long grace_from_ms;     /* peer heartbeat grace restarts here after our own pause */
 } D;
 
-static long long mono_ms(void)
-{
-    return monotonic_us() / 1000;
-}
 
 static void die_soon(const char *why)
 {
@@ -227,7 +223,7 @@ static void effects_sink(void *ctx, uint64_t seq, const char *rec, size_t len)
             die_soon("the replicator fell more than 1 GB behind");
     }
     if (D.trk->commit_seq == D.trk->last_seq - 1)
-        D.last_progress_ms = mono_ms();   /* first write after an idle log */
+        D.last_progress_ms = monotonic_ms();   /* first write after an idle log */
     D.cmd_seq = seq;
     D.wake_pending = 1;
     D.st.records_out++;
@@ -418,7 +414,7 @@ static void release_cb(void *ctx, uint32_t slot, size_t released_end)
 static int lease_lapsed(void)
 {
     uint64_t until = __atomic_load_n(&D.apply->aux[AUX_LEASE_UNTIL], __ATOMIC_ACQUIRE);
-    return until == 0 || (uint64_t)mono_ms() >= until;
+    return until == 0 || (uint64_t)monotonic_ms() >= until;
 }
 
 static void set_role(int role)
@@ -455,7 +451,7 @@ static void take_commit(void)
     if (c > D.trk->commit_seq) {
         tracker_commit(D.trk, c, release_cb, NULL);
         D.st.commit_seq = c;
-        D.st.last_commit_ms = D.last_progress_ms = mono_ms();
+        D.st.last_commit_ms = D.last_progress_ms = monotonic_ms();
     }
 }
 
@@ -651,7 +647,7 @@ void durable_cron(long long now_unused)
     (void)now_unused;
     if (!D.active)
         return;
-    long long now = mono_ms();
+    long long now = monotonic_ms();
     __atomic_store_n(&D.effects->producer_alive_ms, (uint64_t)now, __ATOMIC_RELEASE);
     wake_engine_handler(NULL, D.wake_engine_fd, NULL, 0);   /* missed wake-ups heal here */
 
@@ -742,7 +738,7 @@ int durable_start(void)
     server.reply_ready = on_reply_ready;
     server.message_ready = on_message_ready;
     server.client_freeing = on_client_freeing;
-    D.started_ms = D.last_progress_ms = mono_ms();
+    D.started_ms = D.last_progress_ms = monotonic_ms();
     __atomic_store_n(&D.effects->producer_alive_ms, (uint64_t)D.started_ms, __ATOMIC_RELEASE);
     snprintf(server.cfg.role_name, sizeof(server.cfg.role_name), "slave");
     D.active = 1;
@@ -815,5 +811,5 @@ int durable_peer_alive(void)
     if (!D.active)
         return 0;
     uint64_t beat = __atomic_load_n(&D.apply->producer_alive_ms, __ATOMIC_ACQUIRE);
-    return beat && mono_ms() - (long long)beat <= PEER_DEAD_MS;
+    return beat && monotonic_ms() - (long long)beat <= PEER_DEAD_MS;
 }

@@ -440,6 +440,7 @@ int pubsub_ping_reply(client *c);
 long long mstime(void);
 long long ustime(void);
 long long monotonic_us(void);
+long long monotonic_ms(void);
 int string2ll(const char *s, size_t len, long long *out);   /* 1 ok: strict, like Redis */
 int string2ld(const char *s, size_t len, long double *out);  /* 1 ok: no spaces, no nan */
 int string2d(const char *s, size_t len, double *out);

@@ -18,11 +18,17 @@ void pause_stop(void)
     end_at_ms = 0;
 }
 
-int pause_type_at(long long now_ms)
+/* The pause in force now: ends it once its end has passed. */
+static int type_at(long long (*now_ms)(void))
 {
-    if (type_now != PAUSE_NONE && now_ms >= end_at_ms)
+    if (type_now != PAUSE_NONE && now_ms() >= end_at_ms)
         pause_stop();
     return type_now;
+}
+
+int pause_in_force(void)
+{
+    return type_now != PAUSE_NONE;
 }
 
 long long pause_end_ms(void)
@@ -37,11 +43,11 @@ int pause_write_like(const mcommand *cmd)
     return (cmd->flags & CMD_WRITE) || cmd->proc == publishCommand || cmd->proc == pfcountCommand;
 }
 
-int pause_holds(const client *c, const mcommand *cmd, long long now_ms)
+int pause_holds(const client *c, const mcommand *cmd, long long (*now_ms)(void))
 {
-    if (c->flags & (CLIENT_FAKE | CLIENT_REPLAY))
-        return 0;                     /* log replay and tests are not clients */
-    int type = pause_type_at(now_ms);
+    if (type_now == PAUSE_NONE || (c->flags & (CLIENT_FAKE | CLIENT_REPLAY)))
+        return 0;                     /* (log replay and tests are not clients) */
+    int type = type_at(now_ms);
     if (type == PAUSE_ALL)
         return 1;
     if (type != PAUSE_WRITE)
@@ -53,14 +59,9 @@ int pause_holds(const client *c, const mcommand *cmd, long long now_ms)
     return cmd->proc == execCommand && multi_queue_has_write(c);
 }
 
-int pause_expiry_held(void)
+int pause_take_ended(long long (*now_ms)(void))
 {
-    return type_now != PAUSE_NONE;    /* the cron ends an expired pause (pause_type_at) */
-}
-
-int pause_take_ended(long long now_ms)
-{
-    (void)pause_type_at(now_ms);
+    (void)type_at(now_ms);
     int r = ended;
     ended = 0;
     return r;

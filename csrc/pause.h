@@ -7,7 +7,9 @@
  * hides an expired key without deleting it, so nothing changes the data
  * while a pause holds. Log replay (replicas) is never paused.
  *
- * The state is two numbers; the clock is the caller's (monotonic ms).
+ * The state is two numbers; the clock is the caller's (a monotonic ms
+ * function), read only while a pause is in force: with none, the check on
+ * every command is one compare.
  */
 #ifndef MDB_PAUSE_H
 #define MDB_PAUSE_H
@@ -21,21 +23,19 @@ enum { PAUSE_NONE = 0, PAUSE_WRITE = 1, PAUSE_ALL = 2 };
 void pause_start(int type, long long end_ms);
 void pause_stop(void);
 
-/* The pause in force at now_ms (PAUSE_NONE once its end has passed). */
-int pause_type_at(long long now_ms);
+/* Whether a pause is in force (its end not yet noticed as passed): expiry
+ * deletes nothing meanwhile. */
+int pause_in_force(void);
 long long pause_end_ms(void);
 
 /* A write, or a command Redis treats as one under CLIENT PAUSE WRITE. */
 int pause_write_like(const mcommand *cmd);
 
 /* Whether cmd, about to run for c, must wait for the pause to end. */
-int pause_holds(const client *c, const mcommand *cmd, long long now_ms);
-
-/* Whether expiry must not delete keys now (any pause in force). */
-int pause_expiry_held(void);
+int pause_holds(const client *c, const mcommand *cmd, long long (*now_ms)(void));
 
 /* 1 once after a pause ended (by UNPAUSE or its timeout): the caller
  * resumes the clients it stopped. */
-int pause_take_ended(long long now_ms);
+int pause_take_ended(long long (*now_ms)(void));
 
 #endif

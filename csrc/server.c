@@ -184,7 +184,7 @@ static void before_sleep(ae_loop *loop)
 {
     /* Clients a CLIENT PAUSE held run first, so the replicator wake-up
      * below already carries their writes. */
-    if (pause_take_ended(monotonic_us() / 1000))
+    if (pause_take_ended(monotonic_ms))
         networking_resume_paused();
     durable_before_sleep();   /* wake the replicator first: its work overlaps ours */
     networking_before_sleep();
@@ -216,7 +216,7 @@ static long long server_cron(ae_loop *loop, long long id, void *data)
     (void)id; (void)data;
     server.cron_loops++;
     engine *e = server.eng;
-    if (!server.active_expire_disabled && !pause_expiry_held())
+    if (!server.active_expire_disabled && !pause_in_force())   /* a pause holds expiry too */
         engine_active_expire(e, expire_budget_us());
     dict_rehash_ms(e->keys, REHASH_MS_PER_CRON);
     dict_rehash_ms(e->expires, REHASH_MS_PER_CRON);

@@ -30,6 +30,7 @@ static long long clock_us(clockid_t id)
 long long ustime(void) { return clock_us(CLOCK_REALTIME); }
 long long mstime(void) { return clock_us(CLOCK_REALTIME) / 1000; }
 long long monotonic_us(void) { return clock_us(CLOCK_MONOTONIC); }
+long long monotonic_ms(void) { return clock_us(CLOCK_MONOTONIC) / 1000; }
 
 /* ------------------------------------------------------------ integers */
 
