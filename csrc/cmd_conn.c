@@ -5,6 +5,7 @@
  * networking layer to close others); replies and error strings follow
  * Redis 7.0 exactly.
  */
+#include "monitor.h"
 #include "server.h"
 #include "blocking.h"
 #include "durable.h"
@@ -106,6 +107,7 @@ void resetCommand(client *c)
 {
     multi_client_reset(c);              /* discard MULTI, UNWATCH (multi.c) */
     pubsub_client_reset(c);             /* unsubscribe from everything, no replies (pubsub.c) */
+    monitor_client_reset(c);            /* stop monitoring (monitor.c) */
     c->resp = 2;
     sds_free(c->name);
     c->name = NULL;
@@ -148,6 +150,8 @@ void authCommand(client *c)
         reply_err_syntax(c);
         return;
     }
+    for (int i = 1; i < c->argc; i++)
+        monitor_redact_arg(c, i);
     if (c->argc == 2) {
         if (server.cfg.requirepass[0] == '\0') {
             reply_error(c, "ERR AUTH <password> called without any password configured for "
@@ -211,6 +215,8 @@ void helloCommand(client *c)
     for (int j = 2; j < c->argc; j++) {
         int more = c->argc - j - 1;
         if (arg_equals(&c->argv[j], "auth") && more >= 2) {
+            monitor_redact_arg(c, j + 1);
+            monitor_redact_arg(c, j + 2);
             if (!credentials_ok(&c->argv[j + 1], &c->argv[j + 2])) {
                 reply_error(c, wrongpass_err);
                 return;
@@ -602,6 +608,7 @@ static void client_reply_cmd(client *c)
 typedef struct client_sub {
     const char *name;
     int arity;                          /* as command arity: >0 exact, <0 at least */
+    int admin;
     void (*fn)(client *c);
 } client_sub;
 
@@ -678,30 +685,43 @@ static void client_unpause_cmd(client *c)
 static void client_noevict_cmd(client *c) { client_flag_onoff(c, CLIENT_NO_EVICT); }
 static void client_notouch_cmd(client *c) { client_flag_onoff(c, CLIENT_NO_TOUCH); }
 
+/* admin: Redis 7.0 flags the subcommand administrative (MONITOR hides it). */
 static const client_sub client_subs[] = {
-    {"id", 2, client_id_cmd},
-    {"info", 2, client_info_cmd},
-    {"list", -2, client_list_cmd},
-    {"kill", -3, client_kill_cmd},
-    {"setname", 3, client_setname_cmd},
-    {"getname", 2, client_getname_cmd},
-    {"getredir", 2, client_getredir_cmd},
-    {"no-evict", 3, client_noevict_cmd},
-    {"no-touch", 3, client_notouch_cmd},
-    {"setinfo", 4, client_setinfo_cmd},
-    {"reply", 3, client_reply_cmd},
-    {"pause", -3, client_pause_cmd},
-    {"unpause", 2, client_unpause_cmd},
-    {"unblock", -3, client_unblock_cmd},
-    {"help", 2, client_help_cmd},
+    {"id", 2, 0, client_id_cmd},
+    {"info", 2, 0, client_info_cmd},
+    {"list", -2, 1, client_list_cmd},
+    {"kill", -3, 1, client_kill_cmd},
+    {"setname", 3, 0, client_setname_cmd},
+    {"getname", 2, 0, client_getname_cmd},
+    {"getredir", 2, 0, client_getredir_cmd},
+    {"no-evict", 3, 1, client_noevict_cmd},
+    {"no-touch", 3, 0, client_notouch_cmd},
+    {"setinfo", 4, 0, client_setinfo_cmd},
+    {"reply", 3, 0, client_reply_cmd},
+    {"pause", -3, 1, client_pause_cmd},
+    {"unpause", 2, 1, client_unpause_cmd},
+    {"unblock", -3, 1, client_unblock_cmd},
+    {"help", 2, 0, client_help_cmd},
 };
 
-int client_subcommand_arity(const marg *sub)
+static const client_sub *client_sub_find(const marg *sub)
 {
     for (size_t i = 0; i < sizeof(client_subs) / sizeof(client_subs[0]); i++)
         if (arg_equals(sub, client_subs[i].name))
-            return client_subs[i].arity;
-    return 0;
+            return &client_subs[i];
+    return NULL;
+}
+
+int client_subcommand_is_admin(const marg *sub)
+{
+    const client_sub *s = client_sub_find(sub);
+    return s != NULL && s->admin;
+}
+
+int client_subcommand_arity(const marg *sub)
+{
+    const client_sub *s = client_sub_find(sub);
+    return s != NULL ? s->arity : 0;
 }
 
 void clientCommand(client *c)

@@ -21,6 +21,7 @@
 
 #include "mdb.h"
 #include "cmdstats.h"
+#include "monitor.h"
 #include "durable.h"
 #include "pause.h"
 #include "zmalloc.h"
@@ -218,6 +219,16 @@ static int subcommand_arity_of(const mcommand *cmd, const marg *sub)
     if (p == pubsubCommand) return pubsub_subcommand_arity(sub);
     assert(p == commandCommand && "a container without a subcommand table");
     return command_subcommand_arity(sub);
+}
+
+/* OBJECT, PUBSUB and COMMAND have no administrative subcommand in Redis 7.0;
+ * an unknown one never runs, so it is never shown. */
+int command_subcommand_is_admin(const mcommand *cmd, const marg *sub)
+{
+    command_proc *p = cmd->proc;
+    if (p == clientCommand) return client_subcommand_is_admin(sub);
+    if (p == configCommand) return config_subcommand_is_admin(sub);
+    return 0;
 }
 
 /* The containers with subcommand tables (COMMAND alone is a command of its
@@ -442,6 +453,10 @@ void command_execute(client *c)
         cmdstats_rejected(c, cmd);
         return;
     }
+    if (monitor_refuses(c, cmd)) {            /* after the subscribed-mode refusal, as in Redis */
+        refused(c, cmd);
+        return;
+    }
     /* CLIENT PAUSE: after every refusal, before queueing, as Redis does.
      * networking.c keeps the line and runs it again once the pause ends. */
     if (pause_holds(c, cmd, monotonic_ms)) {
@@ -474,6 +489,7 @@ void command_execute(client *c)
         cmdstats_call_blocked(c, cmd, started_us);
     else
         cmdstats_call_end(c, cmd, started_us);
+    monitor_feed(c, cmd);                     /* shown once it ran, a blocked command included */
 
     e->stats.numcommands++;
     /* c->cmd stays set after the call: the reply tracker reads its flags

@@ -450,13 +450,27 @@ static void config_help_command(client *c)
     for (int i = 0; i < n; i++) reply_status(c, help[i]);
 }
 
-static const struct { const char *name; int arity; void (*fn)(client *c); } config_subs[] = {
-    {"get", -3, config_get_command},
-    {"set", -4, config_set_command},
-    {"resetstat", 2, config_resetstat_command},
-    {"rewrite", 2, NULL},
-    {"help", 2, config_help_command},
+/* admin: Redis 7.0 flags the subcommand administrative (MONITOR hides it). */
+static const struct {
+    const char *name;
+    int arity;
+    int admin;
+    void (*fn)(client *c);
+} config_subs[] = {
+    {"get", -3, 1, config_get_command},
+    {"set", -4, 1, config_set_command},
+    {"resetstat", 2, 1, config_resetstat_command},
+    {"rewrite", 2, 1, NULL},
+    {"help", 2, 0, config_help_command},
 };
+
+int config_subcommand_is_admin(const marg *sub)
+{
+    for (size_t i = 0; i < sizeof(config_subs) / sizeof(config_subs[0]); i++)
+        if (arg_equals(sub, config_subs[i].name))
+            return config_subs[i].admin;
+    return 0;
+}
 
 int config_subcommand_arity(const marg *sub)
 {

@@ -201,6 +201,7 @@ typedef struct marg { const char *ptr; size_t len; } marg;
 #define CLIENT_PUSHING           (1 << 11)  /* writing a pub/sub push, which OFF and SKIP let through */
 #define CLIENT_PAUSED            (1 << 12)  /* stopped by CLIENT PAUSE before a command (pause.c):
                                                input paused, the command runs once it ends */
+#define CLIENT_MONITOR           (1 << 13)  /* MONITOR: receives every command line (monitor.c) */
 #define CLIENT_BLOCKED           (1 << 20)  /* waiting in a blocking command (blocking.c): input paused */
 /* Transactions and pub/sub (multi.c, pubsub.c). */
 #define CLIENT_IN_MULTI          (1 << 24)  /* between MULTI and EXEC/DISCARD: commands are queued */
@@ -233,6 +234,7 @@ typedef struct client {
     int argc;
     marg *argv;
     const struct mcommand *cmd, *lastcmd;
+    uint64_t redacted_args;     /* arguments MONITOR shows as "(redacted)" (monitor.c) */
     char lastsub[32];           /* lastcmd's subcommand, lower case, when lastcmd is a container
                                    ("get" of CONFIG GET): CLIENT LIST's cmd=config|get */
 
@@ -426,6 +428,15 @@ int client_subcommand_arity(const marg *sub);         /* cmd_conn.c */
 int config_subcommand_arity(const marg *sub);         /* config.c */
 int object_subcommand_arity(const marg *sub);         /* t_keys.c */
 int pubsub_subcommand_arity(const marg *sub);         /* pubsub.c */
+/* Whether a container's subcommand is administrative (MONITOR hides it). */
+int command_subcommand_is_admin(const mcommand *cmd, const marg *sub);   /* commands.c */
+int client_subcommand_is_admin(const marg *sub);      /* cmd_conn.c */
+int config_subcommand_is_admin(const marg *sub);      /* config.c */
+/* Other pushes (MONITOR lines) go through pub/sub's output bound and its
+ * durable hold: whether s may receive (closing it when over the bound),
+ * and releasing what was just written to s on behalf of `from`'s command. */
+int pubsub_may_push(client *s);
+void pubsub_push_done(client *s, engine *e, const client *from, int reports_write);
 int pubsub_client_channels(const client *c);
 int pubsub_client_patterns(const client *c);
 long pubsub_active_count(const engine *e, int patterns);   /* INFO: channels or patterns in use */

@@ -25,6 +25,7 @@
 
 #include "mdb.h"
 #include "cmdstats.h"
+#include "monitor.h"
 #include "durable.h"
 #include "pause.h"
 
@@ -445,6 +446,7 @@ static void exec_queued(client *c, multi_state *ms)
             long long started_us = cmdstats_call_begin(c);
             q->cmd->proc(c);
             cmdstats_call_end(c, q->cmd, started_us);
+            monitor_feed(c, q->cmd);
         }
         c->eng->stats.numcommands++;
     }

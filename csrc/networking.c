@@ -16,6 +16,7 @@
  * client has gone idle (cron) or after an unusually large request.
  */
 #define _GNU_SOURCE
+#include "monitor.h"
 #include "server.h"
 #include "blocking.h"
 #include "cmdstats.h"
@@ -154,6 +155,7 @@ static void client_release_memory(client *c)
 {
     multi_client_reset(c);              /* multi.c: queued commands, WATCHed keys */
     pubsub_client_reset(c);             /* pubsub.c: leave every channel and pattern */
+    monitor_client_reset(c);            /* monitor.c: leave the monitors */
     resp_parser_free(&c->parser);
     free(c->querybuf);
     free(c->reply);
@@ -850,6 +852,7 @@ static void client_cmd_name(const client *c, char *out, size_t outlen)
 static void client_flags_string(const client *c, char *out)
 {
     char *p = out;   /* Redis' letters, in Redis' order */
+    if (c->flags & CLIENT_MONITOR) *p++ = 'O';
     if (c->flags & CLIENT_PUBSUB) *p++ = 'P';
     if (c->flags & CLIENT_IN_MULTI) *p++ = 'x';
     if (c->flags & (CLIENT_BLOCKED | CLIENT_PAUSED)) *p++ = 'b';   /* Redis: a paused client is blocked */

@@ -352,6 +352,17 @@ static int can_receive(client *s)
     return 1;
 }
 
+int pubsub_may_push(client *s)
+{
+    return can_receive(s);
+}
+
+void pubsub_push_done(client *s, engine *e, const client *from, int reports_write)
+{
+    const source src = {e, from, reports_write};
+    delivery_done(s, &src);
+}
+
 static long deliver_channel(const source *src, const marg *ch, const marg *msg)
 {
     dict_entry *de = indexes[KIND_CHANNEL] ? dict_find(indexes[KIND_CHANNEL], ch->ptr, ch->len) : NULL;

@@ -101,3 +101,12 @@ __attribute__((weak)) int client_subcommand_arity(const marg *sub) { (void)sub; 
 __attribute__((weak)) int config_subcommand_arity(const marg *sub) { (void)sub; return 0; }
 __attribute__((weak)) int object_subcommand_arity(const marg *sub) { (void)sub; return 0; }
 __attribute__((weak)) int pubsub_subcommand_arity(const marg *sub) { (void)sub; return 0; }
+__attribute__((weak)) int client_subcommand_is_admin(const marg *sub) { (void)sub; return 0; }
+__attribute__((weak)) int config_subcommand_is_admin(const marg *sub) { (void)sub; return 1; }
+
+/* MONITOR's delivery goes through pub/sub (not linked): nobody monitors here. */
+__attribute__((weak)) int pubsub_may_push(client *s) { (void)s; return 1; }
+__attribute__((weak)) void pubsub_push_done(client *s, engine *e, const client *from, int reports_write)
+{
+    (void)s; (void)e; (void)from; (void)reports_write;
+}
