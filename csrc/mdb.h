@@ -260,6 +260,11 @@ typedef struct client {
     /* cmdstats.c: error replies sent to this client; and a mark to tell
      * whether the running command failed (see cmdstats_call_begin). */
     long long error_replies, error_mark;
+    /* cmd_slowlog.c: words of the running command the slow log shows as
+     * "(redacted)" (bit i: word i), and how long a blocked command ran
+     * before it blocked (its entry adds the time serving it takes). */
+    uint64_t redacted_args;
+    long long duration_us;
     struct client *prev_paused, *next_paused;   /* networking.c's FIFO while CLIENT_PAUSED */
 } client;
 
@@ -366,7 +371,7 @@ void commands_init(void);
 const mcommand *command_lookup(const char *name, size_t len);  /* case-insensitive */
 /* "config|get" for a container's known subcommand, else the command's name (outlen >= 64). */
 void command_full_name(const mcommand *cmd, int argc, const marg *argv, char *out, size_t outlen);
-int command_has_subcommands(const mcommand *cmd);   /* CLIENT, CONFIG, OBJECT, PUBSUB, COMMAND */
+int command_has_subcommands(const mcommand *cmd);   /* CLIENT, CONFIG, OBJECT, PUBSUB, SLOWLOG, COMMAND */
 /* Runs c->argv: lookup, arity, flags, effects bracket, proc. The reply
  * (or error) is appended to c->reply. */
 void command_execute(client *c);
@@ -426,6 +431,7 @@ int client_subcommand_arity(const marg *sub);         /* cmd_conn.c */
 int config_subcommand_arity(const marg *sub);         /* config.c */
 int object_subcommand_arity(const marg *sub);         /* t_keys.c */
 int pubsub_subcommand_arity(const marg *sub);         /* pubsub.c */
+int slowlog_subcommand_arity(const marg *sub);        /* cmd_slowlog.c */
 int pubsub_client_channels(const client *c);
 int pubsub_client_patterns(const client *c);
 long pubsub_active_count(const engine *e, int patterns);   /* INFO: channels or patterns in use */

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "mdb.h"
+#include "cmd_slowlog.h"
 #include "cmdstats.h"
 #include "durable.h"
 #include "pause.h"
@@ -442,9 +443,10 @@ static void exec_queued(client *c, multi_state *ms)
         if (exec_role_refuses(c, q->cmd) || write_too_large_for_the_log(c, q->cmd)) {
             cmdstats_rejected(c, q->cmd);
         } else {
+            slowlog_call_begin(c);
             long long started_us = cmdstats_call_begin(c);
             q->cmd->proc(c);
-            cmdstats_call_end(c, q->cmd, started_us);
+            slowlog_call_end(c, q->cmd, cmdstats_call_end(c, q->cmd, started_us));
         }
         c->eng->stats.numcommands++;
     }
