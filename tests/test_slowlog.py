@@ -97,7 +97,7 @@ def test_help_len_and_empty_get(spair):
     # nothing is slower than 10 ms yet
     assert spair.check("SLOWLOG", "LEN") == b":0\r\n"
     assert spair.check("SLOWLOG", "GET") == b"*0\r\n"
-    for n in ("0", "-1", "10"):
+    for n in ("0", "-1", "10", "9223372036854775807"):
         assert spair.check("SLOWLOG", "GET", n) == b"*0\r\n"
     assert spair.check("SLOWLOG", "RESET") == b"+OK\r\n"
 
@@ -193,6 +193,33 @@ def test_redacted_passwords(spair):
     secrets = {b"secret", b"pw1", b"pw2", b"pw3", b"pw4", b"pw5", b"pw6"}
     assert not any(a in secrets for _, args, _ in got for a in args), got
     assert (2, [b"AUTH", b"(redacted)", b"(redacted)"], b"") in got
+
+
+def test_before_auth(spair):
+    """A command refused with NOAUTH is not logged; a wrong password is,
+    hidden; QUIT and RESET are logged like any command."""
+    p = spair
+    first = start_logging(p)
+    p.check("CONFIG", "SET", "requirepass", "pw")
+    others = [RawConn(*conn.sock.getpeername()[:2]) for conn in (p.node, p.ref)]
+    try:
+        for line in (("GET", "k"), ("AUTH", "nope"), ("AUTH", "pw"), ("CLIENT", "SETNAME", "x"),
+                     ("RESET",)):
+            replies = [o.call(*line) for o in others]
+            assert replies[0] == replies[1], (line, replies)
+        for o in others:
+            o.send("QUIT")
+            assert o.read_reply() == b"+OK\r\n"
+    finally:
+        for o in others:
+            o.close()
+    p.check("CONFIG", "SET", "requirepass", "")
+    got = same_entries(p, first)
+    assert [(a, n) for _, a, n in got[1:]] == [
+        ([b"CONFIG", b"SET", b"requirepass", b"(redacted)"], b""),
+        ([b"AUTH", b"(redacted)"], b""), ([b"AUTH", b"(redacted)"], b""),
+        ([b"CLIENT", b"SETNAME", b"x"], b"x"), ([b"RESET"], b""), ([b"QUIT"], b""),
+        ([b"CONFIG", b"SET", b"requirepass", b"(redacted)"], b"")]
 
 
 def test_masterauth_hidden_though_unknown(spair):
