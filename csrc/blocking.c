@@ -15,6 +15,7 @@
  * the reply-done path sees the command's keys as usual.
  */
 #include "blocking.h"
+#include "cmd_slowlog.h"
 #include "cmdstats.h"
 
 #include <assert.h>
@@ -274,6 +275,7 @@ static void serve_key(engine *e, const char *key, size_t len)
         c->argv = bc->argv;
         c->argc = bc->argc;
         engine_update_clock(e);
+        long long started_us = monotonic_us();
         effect_begin(e);         /* a served pop is a record of its own */
         int r = bc->req.serve(c, &bc->req, key, len);
         effect_end(e);
@@ -283,6 +285,7 @@ static void serve_key(engine *e, const char *key, size_t len)
             w = w->next;
             continue;
         }
+        slowlog_blocked_served(c, monotonic_us() - started_us);
         blocked_finish(bc);      /* frees bc's waiters, w among them, not `next` */
         w = next;
     }
@@ -323,6 +326,7 @@ int blocking_unblock(client *c, int with_error)
     if (with_error) reply_error(c, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
     else reply_timeout(bc);
     blocked_finish(bc);
+    slowlog_blocked_unblocked(c);  /* after its words are gone, as Redis 7.0 logs it */
     return 1;
 }
 

@@ -8,6 +8,7 @@
 #include "monitor.h"
 #include "server.h"
 #include "blocking.h"
+#include "cmd_slowlog.h"
 #include "durable.h"
 #include "pause.h"
 
@@ -150,8 +151,9 @@ void authCommand(client *c)
         reply_err_syntax(c);
         return;
     }
-    for (int i = 1; i < c->argc; i++)
-        monitor_redact_arg(c, i);
+    /* Hidden from MONITOR and the slow log whether or not they are right (Redis 7.0) */
+    for (int j = 1; j < c->argc; j++)
+        command_redact_arg(c, j);
     if (c->argc == 2) {
         if (server.cfg.requirepass[0] == '\0') {
             reply_error(c, "ERR AUTH <password> called without any password configured for "
@@ -215,8 +217,8 @@ void helloCommand(client *c)
     for (int j = 2; j < c->argc; j++) {
         int more = c->argc - j - 1;
         if (arg_equals(&c->argv[j], "auth") && more >= 2) {
-            monitor_redact_arg(c, j + 1);
-            monitor_redact_arg(c, j + 2);
+            command_redact_arg(c, j + 1);
+            command_redact_arg(c, j + 2);
             if (!credentials_ok(&c->argv[j + 1], &c->argv[j + 2])) {
                 reply_error(c, wrongpass_err);
                 return;

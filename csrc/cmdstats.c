@@ -83,11 +83,13 @@ static void count_call(const mcommand *cmd, int argc, const marg *argv, long lon
     if (st->latency) latency_hist_record(st->latency, us * 1000);
 }
 
-void cmdstats_call_end(client *c, const mcommand *cmd, long long started_us)
+long long cmdstats_call_end(client *c, const mcommand *cmd, long long started_us)
 {
     long long now_errors = errorstats_total();
-    count_call(cmd, c->argc, c->argv, monotonic_us() - started_us, now_errors > c->error_mark);
+    long long us = monotonic_us() - started_us;
+    count_call(cmd, c->argc, c->argv, us, now_errors > c->error_mark);
     c->error_mark = now_errors;
+    return us;
 }
 
 /* Redis 7.0 counts a blocking command when it runs, blocked or not; what
@@ -95,10 +97,11 @@ void cmdstats_call_end(client *c, const mcommand *cmd, long long started_us)
  * waited (CLIENT UNBLOCK ... ERROR, a WRONGTYPE when it is served), or
  * being ended by CLIENT UNBLOCK at all (cmdstats_blocked_failed). While
  * it waits, the mark holds the client's own error count. */
-void cmdstats_call_blocked(client *c, const mcommand *cmd, long long started_us)
+long long cmdstats_call_blocked(client *c, const mcommand *cmd, long long started_us)
 {
-    cmdstats_call_end(c, cmd, started_us);
+    long long us = cmdstats_call_end(c, cmd, started_us);
     c->error_mark = c->error_replies;
+    return us;
 }
 
 static void count_failure(client *c)

@@ -25,14 +25,15 @@
 void cmdstats_rejected(client *c, const mcommand *cmd);
 
 /* Brackets one execution of cmd's handler for the command line in c:
- * begin returns the start time that end (or blocked) takes. */
+ * begin returns the start time that end (or blocked) takes; they return
+ * the duration counted, in microseconds (the slow log takes the same). */
 long long cmdstats_call_begin(client *c);
-void cmdstats_call_end(client *c, const mcommand *cmd, long long started_us);
+long long cmdstats_call_end(client *c, const mcommand *cmd, long long started_us);
 
 /* Instead of cmdstats_call_end when the handler left the client blocked;
  * cmdstats_blocked_done once its reply is written (served, timed out,
  * unblocked); cmdstats_blocked_failed when CLIENT UNBLOCK ends it. */
-void cmdstats_call_blocked(client *c, const mcommand *cmd, long long started_us);
+long long cmdstats_call_blocked(client *c, const mcommand *cmd, long long started_us);
 void cmdstats_blocked_done(client *c);
 void cmdstats_blocked_failed(client *c);
 

@@ -20,6 +20,7 @@
 #include <strings.h>
 
 #include "mdb.h"
+#include "cmd_slowlog.h"
 #include "cmdstats.h"
 #include "monitor.h"
 #include "durable.h"
@@ -217,6 +218,7 @@ static int subcommand_arity_of(const mcommand *cmd, const marg *sub)
     if (p == configCommand) return config_subcommand_arity(sub);
     if (p == objectCommand) return object_subcommand_arity(sub);
     if (p == pubsubCommand) return pubsub_subcommand_arity(sub);
+    if (p == slowlogCommand) return slowlog_subcommand_arity(sub);
     assert(p == commandCommand && "a container without a subcommand table");
     return command_subcommand_arity(sub);
 }
@@ -238,7 +240,7 @@ int command_has_subcommands(const mcommand *cmd)
 {
     command_proc *p = cmd->proc;
     return p == clientCommand || p == configCommand || p == objectCommand ||
-           p == pubsubCommand || p == commandCommand;
+           p == pubsubCommand || p == slowlogCommand || p == commandCommand;
 }
 
 /* The name Redis 7 gives a command line in errors: "config|get" for a
@@ -480,20 +482,40 @@ void command_execute(client *c)
      * expiry decisions are made on the replica's own clock. */
     int was_replaying = e->replaying;
     if (c->flags & CLIENT_REPLAY) e->replaying = 1;
+    c->redacted_args = 0;
     long long started_us = cmdstats_call_begin(c);
     effect_begin(e);
     cmd->proc(c);
     effect_end(e);
     e->replaying = was_replaying;
-    if (c->flags & CLIENT_BLOCKED)            /* counted when it is done */
-        cmdstats_call_blocked(c, cmd, started_us);
-    else
-        cmdstats_call_end(c, cmd, started_us);
+    if (c->flags & CLIENT_BLOCKED) {          /* slow-logged when it is served */
+        c->duration_us = cmdstats_call_blocked(c, cmd, started_us);
+    } else {
+        long long duration_us = cmdstats_call_end(c, cmd, started_us);
+        slowlog_call_end(c, cmd, duration_us);
+    }
     monitor_feed(c, cmd);                     /* shown once it ran, a blocked command included */
 
     e->stats.numcommands++;
     /* c->cmd stays set after the call: the reply tracker reads its flags
      * (write / read / whole keyspace) to decide what the reply waits for. */
+}
+
+/* ------------------------------------------------------------ redaction */
+
+/* Bit i of redacted_args marks word i; the top bit stands for every word
+ * from 63 on, so a password far down a long HELLO line is never shown. */
+#define REDACT_ALL_FROM 63
+
+void command_redact_arg(client *c, int i)
+{
+    assert(i > 0 && i < c->argc);
+    c->redacted_args |= (uint64_t)1 << (i < REDACT_ALL_FROM ? i : REDACT_ALL_FROM);
+}
+
+int command_arg_redacted(const client *c, int i)
+{
+    return (int)((c->redacted_args >> (i < REDACT_ALL_FROM ? i : REDACT_ALL_FROM)) & 1);
 }
 
 /* ------------------------------------------------------------ keys and flags */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "server.h"
+#include "cmd_slowlog.h"
 #include "cmdstats.h"
 #include "errorstats.h"
 #include "notify.h"
@@ -35,12 +36,14 @@ enum param_kind {
     P_CONST,      /* no field: a fixed value */
     P_DIR,        /* char[] field; empty means the working directory */
     P_NOTIFY,     /* no field: notify.c's flags, set as flag characters */
+    P_LL_FN,      /* no field: a long long [min, max] another module keeps (get_ll/set_ll) */
 };
 
 #define F_IMMUTABLE (1 << 0)   /* fixed at startup */
 #define F_PROTECTED (1 << 1)   /* Redis refuses it without enable-protected-configs */
 #define F_CLAMP     (1 << 2)   /* out-of-range integers are clamped, not refused (hz) */
 #define F_ONLY_NO   (1 << 3)   /* a yes/no whose "yes" we do not implement */
+#define F_SENSITIVE (1 << 4)   /* CONFIG SET hides the value from the slow log, as Redis */
 
 typedef struct config_param {
     const char *name;
@@ -51,6 +54,8 @@ typedef struct config_param {
     long long min, max;
     const char *const *enum_vals;
     const char *const_value;
+    long long (*get_ll)(void);         /* P_LL_FN */
+    void (*set_ll)(long long v);
 } config_param;
 
 static const char *const policy_vals[] = {
@@ -61,10 +66,11 @@ static const char *const yesno_vals[] = {"yes", "no", NULL};
 
 #define CFG_OFF(f) offsetof(server_config, f)
 #define CFG_CAP(f) sizeof(((server_config *)0)->f)
-#define INT_ROW(n, f, fl, lo, hi) {n, P_INT, fl, CFG_OFF(f), 0, lo, hi, NULL, NULL}
-#define MEM_ROW(n, f, fl, lo, hi) {n, P_MEM, fl, CFG_OFF(f), 0, lo, hi, NULL, NULL}
-#define STR_ROW(n, k, f, fl, vals) {n, k, fl, CFG_OFF(f), CFG_CAP(f), 0, 0, vals, NULL}
-#define CONST_ROW(n, v) {n, P_CONST, F_IMMUTABLE, 0, 0, 0, 0, NULL, v}
+#define INT_ROW(n, f, fl, lo, hi) {n, P_INT, fl, CFG_OFF(f), 0, lo, hi, NULL, NULL, NULL, NULL}
+#define MEM_ROW(n, f, fl, lo, hi) {n, P_MEM, fl, CFG_OFF(f), 0, lo, hi, NULL, NULL, NULL, NULL}
+#define STR_ROW(n, k, f, fl, vals) {n, k, fl, CFG_OFF(f), CFG_CAP(f), 0, 0, vals, NULL, NULL, NULL}
+#define CONST_ROW(n, v) {n, P_CONST, F_IMMUTABLE, 0, 0, 0, 0, NULL, v, NULL, NULL}
+#define LL_FN_ROW(n, lo, hi, get, set) {n, P_LL_FN, 0, 0, 0, lo, hi, NULL, NULL, get, set}
 
 static const config_param params[] = {
     STR_ROW("bind", P_STR, bind, F_IMMUTABLE, NULL),
@@ -82,12 +88,14 @@ static const config_param params[] = {
     STR_ROW("appendonly", P_ENUM, appendonly, F_ONLY_NO, yesno_vals),
     STR_ROW("save", P_SAVE, save, 0, NULL),
     INT_ROW("databases", databases, F_IMMUTABLE, 1, INT_MAX),
-    STR_ROW("requirepass", P_STR, requirepass, 0, NULL),
+    STR_ROW("requirepass", P_STR, requirepass, F_SENSITIVE, NULL),
     STR_ROW("logfile", P_STR, logfile, F_IMMUTABLE, NULL),
     STR_ROW("loglevel", P_ENUM, loglevel, 0, loglevel_vals),
     INT_ROW("active-expire-effort", active_expire_effort, 0, 1, 10),
-    {"notify-keyspace-events", P_NOTIFY, 0, 0, 0, 0, 0, NULL, NULL},
-    {"durability", P_DURABILITY, F_IMMUTABLE, CFG_OFF(durability), 0, 0, 0, NULL, NULL},
+    {"notify-keyspace-events", P_NOTIFY, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
+    {"durability", P_DURABILITY, F_IMMUTABLE, CFG_OFF(durability), 0, 0, 0, NULL, NULL, NULL, NULL},
+    LL_FN_ROW("slowlog-log-slower-than", -1, LLONG_MAX, slowlog_get_slower_than, slowlog_set_slower_than),
+    LL_FN_ROW("slowlog-max-len", 0, LLONG_MAX, slowlog_get_max_len, slowlog_set_max_len),
     CONST_ROW("cluster-enabled", "no"),
 };
 #define N_PARAMS ((int)(sizeof(params) / sizeof(params[0])))
@@ -189,7 +197,8 @@ static int param_parse(const config_param *p, const char *value, size_t vlen,
     if (p->flags & F_IMMUTABLE) { *err = "can't set immutable config"; return -1; }
     if (p->flags & F_PROTECTED) { *err = "can't set protected config"; return -1; }
     switch (p->kind) {
-    case P_INT: {
+    case P_INT:
+    case P_LL_FN: {
         long long v;
         if (!string2ll(value, vlen, &v)) { *err = "argument couldn't be parsed into an integer"; return -1; }
         if (v < p->min || v > p->max) { *err = range_error(p->min, p->max); return -1; }
@@ -250,6 +259,9 @@ static void param_apply(const config_param *p, const parsed_value *v)
     case P_MEM:
         *(long long *)field_ptr(p) = v->ll;
         break;
+    case P_LL_FN:
+        p->set_ll(v->ll);
+        break;
     case P_NOTIFY:
         notify_flags_set((int)v->ll);
         break;
@@ -276,6 +288,9 @@ static const char *param_value(const config_param *p, char *buf)
         return buf;
     case P_MEM:
         snprintf(buf, VALUE_MAX, "%lld", *(const long long *)field_ptr(p));
+        return buf;
+    case P_LL_FN:
+        snprintf(buf, VALUE_MAX, "%lld", p->get_ll());
         return buf;
     case P_ENUM:
     case P_STR:
@@ -366,6 +381,21 @@ static void config_get_command(client *c)
     reply_set_deferred_map_len(c, h, pairs);
 }
 
+/* A value CONFIG SET hides from the slow log: ours marked F_SENSITIVE, and
+ * the replication credentials Redis 7.0 hides, which this server does not
+ * have (a password sent for them is a password all the same). */
+static int param_sensitive(const marg *name)
+{
+    static const char *const others[] = {"masterauth", "masteruser"};
+    const config_param *p = param_find(name->ptr, name->len);
+    if (p != NULL)
+        return (p->flags & F_SENSITIVE) != 0;
+    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+        if (arg_equals(name, others[i]))
+            return 1;
+    return 0;
+}
+
 static void reply_config_set_failed(client *c, const marg *name, const char *reason)
 {
     int n = name->len > 128 ? 128 : (int)name->len;
@@ -381,6 +411,11 @@ static void config_set_command(client *c)
         return;
     }
     int npairs = (c->argc - 2) / 2;
+    /* Every sensitive value is hidden from the slow log, even when another
+     * pair is refused (Redis 7.0 looks at all of them first). */
+    for (int k = 0; k < npairs; k++)
+        if (param_sensitive(&c->argv[2 + 2 * k]))
+            command_redact_arg(c, 3 + 2 * k);
     if (npairs > N_PARAMS) {        /* more pairs than parameters: a duplicate for sure */
         reply_config_set_failed(c, &c->argv[2], "duplicate parameter");
         return;

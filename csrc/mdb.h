@@ -234,7 +234,6 @@ typedef struct client {
     int argc;
     marg *argv;
     const struct mcommand *cmd, *lastcmd;
-    uint64_t redacted_args;     /* arguments MONITOR shows as "(redacted)" (monitor.c) */
     char lastsub[32];           /* lastcmd's subcommand, lower case, when lastcmd is a container
                                    ("get" of CONFIG GET): CLIENT LIST's cmd=config|get */
 
@@ -262,6 +261,12 @@ typedef struct client {
     /* cmdstats.c: error replies sent to this client; and a mark to tell
      * whether the running command failed (see cmdstats_call_begin). */
     long long error_replies, error_mark;
+    /* commands.c: words of the running command that MONITOR and the slow
+     * log show as "(redacted)" (see command_redact_arg) */
+    uint64_t redacted_args;
+    /* cmd_slowlog.c: how long a blocked command ran before it blocked (its
+     * entry adds the time serving it takes) */
+    long long duration_us;
     struct client *prev_paused, *next_paused;   /* networking.c's FIFO while CLIENT_PAUSED */
 } client;
 
@@ -368,10 +373,16 @@ void commands_init(void);
 const mcommand *command_lookup(const char *name, size_t len);  /* case-insensitive */
 /* "config|get" for a container's known subcommand, else the command's name (outlen >= 64). */
 void command_full_name(const mcommand *cmd, int argc, const marg *argv, char *out, size_t outlen);
-int command_has_subcommands(const mcommand *cmd);   /* CLIENT, CONFIG, OBJECT, PUBSUB, COMMAND */
+int command_has_subcommands(const mcommand *cmd);   /* CLIENT, CONFIG, OBJECT, PUBSUB, SLOWLOG, COMMAND */
 /* Runs c->argv: lookup, arity, flags, effects bracket, proc. The reply
  * (or error) is appended to c->reply. */
 void command_execute(client *c);
+/* A handler hides word i of its command line from MONITOR and the slow log
+ * ("(redacted)"), as Redis's AUTH, HELLO AUTH and CONFIG SET requirepass do.
+ * The dispatcher forgets the marks before each handler runs; a blocked
+ * command keeps them until it is served. */
+void command_redact_arg(client *c, int i);
+int command_arg_redacted(const client *c, int i);
 /* Fills out[] with the indexes of key arguments of argv; returns count. */
 int command_get_keys(const mcommand *cmd, int argc, const marg *argv, int *out, int max);
 size_t command_effect_estimate(int argc, const marg *argv);  /* bytes a write may log */
@@ -428,6 +439,7 @@ int client_subcommand_arity(const marg *sub);         /* cmd_conn.c */
 int config_subcommand_arity(const marg *sub);         /* config.c */
 int object_subcommand_arity(const marg *sub);         /* t_keys.c */
 int pubsub_subcommand_arity(const marg *sub);         /* pubsub.c */
+int slowlog_subcommand_arity(const marg *sub);        /* cmd_slowlog.c */
 /* Whether a container's subcommand is administrative (MONITOR hides it). */
 int command_subcommand_is_admin(const mcommand *cmd, const marg *sub);   /* commands.c */
 int client_subcommand_is_admin(const marg *sub);      /* cmd_conn.c */

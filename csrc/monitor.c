@@ -18,11 +18,6 @@ static struct {
     int n, cap;
 } monitors;
 
-/* Bit i set: argument i is shown redacted; the top bit stands for every
- * argument from 63 on, so a password far down a long HELLO line is never
- * shown either. */
-#define REDACT_ALL_FROM 63
-
 static int find_monitor(const client *c)
 {
     for (int i = 0; i < monitors.n; i++)
@@ -65,17 +60,6 @@ void monitorCommand(client *c)
     monitors.v[monitors.n++] = c;
     c->flags |= CLIENT_MONITOR;
     reply_ok(c);
-}
-
-void monitor_redact_arg(client *c, int i)
-{
-    assert(i > 0 && i < c->argc);
-    c->redacted_args |= 1ULL << (i < REDACT_ALL_FROM ? i : REDACT_ALL_FROM);
-}
-
-static int is_redacted(const client *c, int i)
-{
-    return (c->redacted_args >> (i < REDACT_ALL_FROM ? i : REDACT_ALL_FROM)) & 1;
 }
 
 int monitor_refuses(client *c, const mcommand *cmd)
@@ -137,7 +121,7 @@ static sds monitor_line(const client *c)
                           c->addr);
     for (int i = 0; i < c->argc; i++) {
         s = sds_catlen(s, " ", 1);
-        if (is_redacted(c, i))
+        if (command_arg_redacted(c, i))
             s = sds_cat(s, "\"(redacted)\"");
         else
             s = monitor_cat_quoted(s, c->argv[i].ptr, c->argv[i].len);
@@ -159,5 +143,4 @@ void monitor_feed(client *c, const mcommand *cmd)
         }
         sds_free(line);
     }
-    c->redacted_args = 0;
 }

@@ -25,11 +25,8 @@
 void monitorCommand(client *c);
 
 /* Shows the command c just ran (c->argv) to every monitor of c's engine,
- * unless it is one a monitor does not see; forgets c's redactions. */
+ * unless it is one a monitor does not see. */
 void monitor_feed(client *c, const mcommand *cmd);
-
-/* The command ran with argument i redacted (AUTH, HELLO ... AUTH). */
-void monitor_redact_arg(client *c, int i);
 
 /* Refuses a monitor's command that reads or writes the keyspace, with
  * Redis's error; returns 1 if refused. */

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "mdb.h"
+#include "cmd_slowlog.h"
 #include "cmdstats.h"
 #include "monitor.h"
 #include "durable.h"
@@ -443,9 +444,10 @@ static void exec_queued(client *c, multi_state *ms)
         if (exec_role_refuses(c, q->cmd) || write_too_large_for_the_log(c, q->cmd)) {
             cmdstats_rejected(c, q->cmd);
         } else {
+            c->redacted_args = 0;
             long long started_us = cmdstats_call_begin(c);
             q->cmd->proc(c);
-            cmdstats_call_end(c, q->cmd, started_us);
+            slowlog_call_end(c, q->cmd, cmdstats_call_end(c, q->cmd, started_us));
             monitor_feed(c, q->cmd);
         }
         c->eng->stats.numcommands++;

@@ -74,7 +74,7 @@ SCENARIOS = {
                      ("CLIENT", "SETNAME", "n"), ("CLIENT", "NO-EVICT", "on"),
                      ("CLIENT", "PAUSE", "1"), ("CLIENT", "UNPAUSE"), ("CLIENT", "UNBLOCK", "999"),
                      ("CLIENT", "REPLY", "ON"), ("CLIENT", "HELP"), ("DEBUG", "HELP"),
-                     ("MONITOR",)],
+                     ("SLOWLOG", "LEN"), ("SLOWLOG", "HELP"), ("MONITOR",)],
     "other_containers": [("OBJECT", "ENCODING", "k"), ("OBJECT", "HELP"), ("PUBSUB", "CHANNELS"),
                          ("COMMAND", "COUNT"), ("COMMAND", "INFO", "get")],
     "server": [("PING",), ("ECHO", "hi"), ("SELECT", "0"), ("DBSIZE",), ("INFO", "server"),
