@@ -230,6 +230,7 @@ int command_subcommand_is_admin(const mcommand *cmd, const marg *sub)
     command_proc *p = cmd->proc;
     if (p == clientCommand) return client_subcommand_is_admin(sub);
     if (p == configCommand) return config_subcommand_is_admin(sub);
+    if (p == slowlogCommand) return slowlog_subcommand_is_admin(sub);
     return 0;
 }
 

@@ -444,6 +444,7 @@ int slowlog_subcommand_arity(const marg *sub);        /* cmd_slowlog.c */
 int command_subcommand_is_admin(const mcommand *cmd, const marg *sub);   /* commands.c */
 int client_subcommand_is_admin(const marg *sub);      /* cmd_conn.c */
 int config_subcommand_is_admin(const marg *sub);      /* config.c */
+int slowlog_subcommand_is_admin(const marg *sub);     /* cmd_slowlog.c */
 /* Other pushes (MONITOR lines) go through pub/sub's output bound and its
  * durable hold: whether s may receive (closing it when over the bound),
  * and releasing what was just written to s on behalf of `from`'s command. */
