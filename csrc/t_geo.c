@@ -23,6 +23,8 @@
  *             (DEL).
  */
 #include <assert.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -118,11 +120,20 @@ static void reply_coordinate(client *c, double v)
     reply_raw(c, "\r\n", 2);
 }
 
-/* A distance with 4 decimals, a bulk string in both protocols. */
+/* A distance with 4 decimals, a bulk string in both protocols. Not printf's
+ * "%.4f": redis-server 7.0.15 rounds d * 10^4 to an integer (half to even,
+ * after the multiplication's own rounding), so 18386326.043850001 prints
+ * ...0438 there where printf gives ...0439. A NaN (the haversine of nearly
+ * antipodal points can take asin of a hair over 1) prints as x86-64's
+ * llrint leaves it there: the most negative long long. */
 static void reply_distance(client *c, double d)
 {
-    char buf[400];                 /* "%.4f" of any finite double fits */
-    int n = snprintf(buf, sizeof(buf), "%.4f", d);
+    double x = d * 10000.0;
+    long long scaled = LLONG_MIN;
+    if (x >= -9223372036854775808.0 && x < 9223372036854775808.0) scaled = llrint(x);
+    unsigned long long mag = scaled < 0 ? 0ULL - (unsigned long long)scaled : (unsigned long long)scaled;
+    char buf[48];
+    int n = snprintf(buf, sizeof(buf), "%s%llu.%04llu", scaled < 0 ? "-" : "", mag / 10000, mag % 10000);
     assert(n > 0 && (size_t)n < sizeof(buf));
     reply_bulk(c, buf, (size_t)n);
 }
@@ -427,28 +438,37 @@ static void collect_points(const mobj *src, const geo_shape *s, size_t limit, ge
 
 /* ---------------------------------------------------------------- sorting */
 
-static int closer(const geo_point *a, const geo_point *b, enum geo_sort sort)
+/* Redis' comparison of two distances: 1, 0 or -1 (a NaN compares below
+ * everything, also in DESC, where the sign is flipped). */
+static int compare_dist(const geo_point *a, const geo_point *b, enum geo_sort sort)
 {
-    return sort == GEO_SORT_ASC ? a->dist_m < b->dist_m : a->dist_m > b->dist_m;
+    int asc = a->dist_m > b->dist_m ? 1 : (a->dist_m == b->dist_m ? 0 : -1);
+    return sort == GEO_SORT_ASC ? asc : -asc;
 }
 
-/* A stable merge sort by distance: equal distances keep the walking order,
- * as glibc's qsort (a merge sort) keeps them on redis-server. */
+/* Top-down merge sort splitting n into n/2 and the rest, taking from the
+ * left run unless it compares above the right one: glibc's qsort, which
+ * sorts redis-server's results, so equal distances keep the walking order
+ * and even NaN distances end up where Redis puts them. Recursion depth is
+ * log2(n). */
+static void merge_sort(geo_point *v, geo_point *tmp, size_t n, enum geo_sort sort)
+{
+    if (n < 2) return;
+    size_t n1 = n / 2, n2 = n - n1;
+    merge_sort(v, tmp, n1, sort);
+    merge_sort(v + n1, tmp, n2, sort);
+    size_t i = 0, j = n1, k = 0;
+    while (i < n1 && j < n) tmp[k++] = compare_dist(&v[i], &v[j], sort) <= 0 ? v[i++] : v[j++];
+    while (i < n1) tmp[k++] = v[i++];
+    /* what is left of the right run is already in place */
+    memcpy(v, tmp, sizeof(geo_point) * k);
+}
+
 static void sort_points(geo_points *p, enum geo_sort sort)
 {
     if (p->n < 2) return;
     geo_point *tmp = zmalloc(sizeof(geo_point) * p->n);
-    for (size_t width = 1; width < p->n; width *= 2) {
-        for (size_t lo = 0; lo < p->n; lo += 2 * width) {
-            size_t mid = lo + width < p->n ? lo + width : p->n;
-            size_t hi = lo + 2 * width < p->n ? lo + 2 * width : p->n;
-            size_t i = lo, j = mid, k = lo;
-            while (i < mid && j < hi) tmp[k++] = closer(&p->v[j], &p->v[i], sort) ? p->v[j++] : p->v[i++];
-            while (i < mid) tmp[k++] = p->v[i++];
-            while (j < hi) tmp[k++] = p->v[j++];
-        }
-        memcpy(p->v, tmp, sizeof(geo_point) * p->n);
-    }
+    merge_sort(p->v, tmp, p->n, sort);
     zfree(tmp);
 }
 

@@ -228,6 +228,34 @@ def test_odd_scores_and_map_edges(pair):
         pair.check("GEOSEARCH", "edges", "FROMMEMBER", name, "BYRADIUS", "1e-300", "km")
 
 
+def test_equal_distances_keep_the_walking_order(pair):
+    """Points at one position tie in distance: ASC/DESC keep them in the
+    order the search met them (a stable sort, as glibc's qsort is for
+    redis-server) when every match is returned."""
+    args = []
+    for i in range(40):
+        args += ["2.5", "4.5", f"same{i}", "2.5", str(4.5 + (i % 5) * 0.01), f"row{i}"]
+    pair.check("GEOADD", "t", *args)
+    for order in ([], ["ASC"], ["DESC"]):
+        pair.check("GEOSEARCH", "t", "FROMLONLAT", "2.5", "4.5", "BYRADIUS", "100", "km", "WITHDIST", *order)
+        pair.check("GEOSEARCH", "t", "FROMLONLAT", "2.5", "4.5", "BYRADIUS", "100", "km", "COUNT", "80", *order)
+        pair.check("GEOSEARCH", "t", "FROMLONLAT", "2.5", "4.5", "BYRADIUS", "100", "km", "COUNT", "7", "ANY", *order)
+
+
+def test_distance_rounding_is_redis_own(pair):
+    """WITHDIST/GEODIST round distance * 10^4 half to even (redis-server
+    7.0.15), not as printf's %.4f: 18386326.043850001 ft prints .0438."""
+    pair.check("ZADD", "g", "4358271231677800", "p", "3479099956230698", "q")
+    centre = ("162.27207112179997", "30.47902413236031")
+    assert pair.check("GEORADIUS_RO", "g", *centre, "18616559.0", "ft", "WITHDIST") == \
+        b"*1\r\n*2\r\n$1\r\np\r\n$13\r\n18386326.0438\r\n"
+    pair.check("GEOSEARCHSTORE", "d", "g", "FROMLONLAT", *centre, "BYRADIUS", "18616559.0", "ft", "STOREDIST")
+    pair.check("ZSCORE", "d", "p")
+    for unit in ("m", "km", "ft", "mi"):
+        pair.check("GEODIST", "g", "p", "q", unit)
+        pair.check("GEODIST", "g", "p", "p", unit)
+
+
 def test_integer_encoded_members(pair):
     """Members that look like integers (Redis keeps them as integers in a
     listpack) come back as the same bytes."""
@@ -276,7 +304,7 @@ def test_keyspace_events(node, redis_server):
     for name, srv in (("node", node), ("redis", redis_server)):
         c = RawConn(srv.host, srv.port)
         sub = RawConn(srv.host, srv.port)
-        c.call("CONFIG", "SET", "notify-keyspace-events", "KEA")
+        c.call("CONFIG", "SET", "notify-keyspace-events", "KEAnm")
         sub.call("PSUBSCRIBE", "*")
         conns[name] = (c, sub)
     script = [
@@ -286,7 +314,8 @@ def test_keyspace_events(node, redis_server):
         ["GEOSEARCHSTORE", "d", "g", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km"],
         ["GEOSEARCHSTORE", "d", "g", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km", "STOREDIST"],
         ["GEORADIUS", "g", "15", "37", "200", "km", "STORE", "d2"],
-        ["GEORADIUSBYMEMBER", "g", "Palermo", "1", "km", "STOREDIST", "d2"],  # empty: del
+        ["GEORADIUSBYMEMBER", "g", "Palermo", "1", "km", "STOREDIST", "d2"],  # Palermo alone
+        ["GEORADIUS", "g", "0", "0", "1", "km", "STOREDIST", "d2"],            # empty: del
         ["GEOSEARCHSTORE", "d", "nokey", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km"],  # keymiss + del
         ["GEOSEARCH", "nokey", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km"],             # keymiss
         ["GEOPOS", "nokey", "a"], ["GEODIST", "nokey", "a", "b"], ["GEOHASH", "nokey", "a"],
@@ -309,6 +338,10 @@ def test_keyspace_events(node, redis_server):
         c.close()
         sub.close()
     assert got["node"] == got["redis"]
+    events = {(ch.split(b":", 1)[1], key) for ch, key in got["node"] if ch.startswith(b"__keyevent")}
+    for ev in ((b"zadd", b"g"), (b"new", b"g"), (b"geosearchstore", b"d"), (b"georadiusstore", b"d2"),
+               (b"del", b"d2"), (b"del", b"d"), (b"keymiss", b"nokey")):
+        assert ev in events, (ev, sorted(events))
 
 
 # ------------------------------------------------------------------ random differential
