@@ -9,7 +9,9 @@
  * centre cell and its eight neighbours, each a score range in rank order,
  * keep the points inside the shape, then sort by distance if asked (COUNT
  * without ANY implies ASC). Without ASC/DESC the reply is in that walking
- * order, which is redis-server's.
+ * order, which is redis-server's; equal distances keep it when sorted. The
+ * one known difference: which of several equally distant points a COUNT
+ * cut keeps (Redis partially sorts with its own pqsort; docs/commands.md).
  *
  * Effects (DESIGN invariant 6):
  *   GEOADD -> the ZADD it amounts to, "ZADD key [NX|XX|CH...] <score> m ...",
