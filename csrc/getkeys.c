@@ -3,7 +3,8 @@
  * The table's first/last/step positions (command_get_keys) cover every
  * command but those whose keys move with their arguments: a numkeys count
  * (ZUNION, LMPOP, BLMPOP, ZUNIONSTORE, ...) or a STORE option (SORT). Those
- * are found here, as Redis 7.0 finds them: a count below 1, or one naming
+ * are found here, as Redis 7.0 finds them (GEORADIUS and GEORADIUSBYMEMBER:
+ * a STORE/STOREDIST option): a count below 1, or one naming
  * more keys than the line holds, finds no keys at all (the command itself
  * would answer a syntax error), and the count is read as C's atoi reads it.
  *
@@ -94,10 +95,38 @@ static int sort_keys(int argc, const marg *argv, int *out, int max)
     return n;
 }
 
+/* The argument after the first `word` at or after `from`, or 0 if there is
+ * none (a keyword search of a Redis key spec: the first match decides). */
+static int keyword_key(int argc, const marg *argv, int from, const char *word)
+{
+    size_t wlen = strlen(word);
+    for (int i = from; i < argc; i++) {
+        if (argv[i].len == wlen && strncasecmp(argv[i].ptr, word, wlen) == 0)
+            return i + 1 < argc ? i + 1 : 0;
+    }
+    return 0;
+}
+
+/* GEORADIUS key lon lat radius unit [... STORE dst] [... STOREDIST dst]
+ * (GEORADIUSBYMEMBER: options from 5): the key, then STORE's destination,
+ * then STOREDIST's, as Redis 7.0's key specs list them. */
+static int georadius_keys(int opts_from, int argc, const marg *argv, int *out, int max)
+{
+    int n = 0;
+    if (n < max) out[n++] = 1;
+    int store = keyword_key(argc, argv, opts_from, "store");
+    int storedist = keyword_key(argc, argv, opts_from, "storedist");
+    if (store && n < max) out[n++] = store;
+    if (storedist && n < max) out[n++] = storedist;
+    return n;
+}
+
 int command_find_keys(const mcommand *cmd, int argc, const marg *argv, int *out, int max)
 {
     const numkeys_rule *r = numkeys_rule_of(cmd);
     if (r) return numkeys_keys(r, argc, argv, out, max);
     if (is_sort(cmd)) return sort_keys(argc, argv, out, max);
+    if (strcmp(cmd->name, "georadius") == 0) return georadius_keys(6, argc, argv, out, max);
+    if (strcmp(cmd->name, "georadiusbymember") == 0) return georadius_keys(5, argc, argv, out, max);
     return command_get_keys(cmd, argc, argv, out, max);
 }

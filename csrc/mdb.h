@@ -512,5 +512,17 @@ mobj *zset_new_for_member(size_t first_len);
 int zset_upsert_member(mobj *o, const char *m, size_t len, double score);
 /* SORT's conversion (t_zset.c): a listpack sorted set becomes a skiplist. */
 void zset_use_skiplist(mobj *o);
+/* What the GEO commands (t_geo.c) use of sorted sets (t_zset.c): ZADD over
+ * a rewritten argument vector (GEOADD logs and notifies as that ZADD), a
+ * member's score, the members with min <= score < max in rank order (fn
+ * returns nonzero to stop), and a store's result logged as DEL + ZADD after
+ * asking whether the durable log's record has room for it (if not, the
+ * error is replied and 0 returned). */
+void zset_add_argv(struct client *c, int argc, const struct marg *argv);
+int zset_member_score(const mobj *o, const char *m, size_t len, double *score);
+void zset_visit_score_range(const mobj *o, double min, double max,
+                            int (*fn)(void *ctx, const char *m, size_t len, double score), void *ctx);
+int zset_log_contents_fit(struct client *c, const struct marg *key, const mobj *o);
+void zset_log_contents(engine *e, const struct marg *key, const mobj *o);
 
 #endif

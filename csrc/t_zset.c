@@ -691,11 +691,11 @@ static long reply_items_len(client *c, long n, int withscores)
 #define ZADD_CH (1 << 4)
 #define ZADD_INCR (1 << 5)
 
-static int zadd_parse_flags(client *c, int *flags, int *first_score)
+static int zadd_parse_flags(client *c, int argc, const marg *argv, int *flags, int *first_score)
 {
     int i = 2;
-    for (; i < c->argc; i++) {
-        const marg *a = &c->argv[i];
+    for (; i < argc; i++) {
+        const marg *a = &argv[i];
         if (arg_equals(a, "nx")) *flags |= ZADD_NX;
         else if (arg_equals(a, "xx")) *flags |= ZADD_XX;
         else if (arg_equals(a, "gt")) *flags |= ZADD_GT;
@@ -704,7 +704,7 @@ static int zadd_parse_flags(client *c, int *flags, int *first_score)
         else if (arg_equals(a, "incr")) *flags |= ZADD_INCR;
         else break;
     }
-    int pairs = c->argc - i;
+    int pairs = argc - i;
     if (pairs == 0 || pairs % 2 != 0) {
         reply_err_syntax(c);
         return -1;
@@ -755,16 +755,16 @@ static int zadd_one(mobj *o, int flags, double score, const marg *m, double *new
 }
 
 /* Shared by ZADD and ZINCRBY (which is ZADD INCR with another reply). */
-static void zadd_generic(client *c, int flags, int first_score)
+static void zadd_generic(client *c, int argc, const marg *argv, int flags, int first_score)
 {
-    int pairs = (c->argc - first_score) / 2;
+    int pairs = (argc - first_score) / 2;
     double scores_stack[16];
     double *scores = pairs <= 16 ? scores_stack : zmalloc(sizeof(double) * (size_t)pairs);
     for (int j = 0; j < pairs; j++)
-        if (arg_get_d(c, &c->argv[first_score + 2 * j], &scores[j], NULL) != 0) goto done;
+        if (arg_get_d(c, &argv[first_score + 2 * j], &scores[j], NULL) != 0) goto done;
 
     mobj *o;
-    const marg *key = &c->argv[1];
+    const marg *key = &argv[1];
     if (lookup_zset(c, key, 1, &o) != 0) goto done;
     int created = 0;
     if (!o) {
@@ -773,14 +773,14 @@ static void zadd_generic(client *c, int flags, int first_score)
             else reply_ll(c, 0);
             goto done;
         }
-        o = zobj_create(c->argv[first_score + 1].len);
+        o = zobj_create(argv[first_score + 1].len);
         created = 1;
     }
     long added = 0, updated = 0;
     double last = 0;
     int last_rc = ZADD_R_NOP;
     for (int j = 0; j < pairs; j++) {
-        last_rc = zadd_one(o, flags, scores[j], &c->argv[first_score + 2 * j + 1], &last);
+        last_rc = zadd_one(o, flags, scores[j], &argv[first_score + 2 * j + 1], &last);
         if (last_rc == ZADD_R_NAN) break;
         added += last_rc == ZADD_R_ADDED;
         updated += last_rc == ZADD_R_UPDATED;
@@ -794,10 +794,10 @@ static void zadd_generic(client *c, int flags, int first_score)
         if (added) blocking_signal_key(c->eng, key->ptr, key->len);
         c->eng->dirty += added + updated;
         if (flags & ZADD_INCR) {
-            const marg *m = &c->argv[first_score + 1];
+            const marg *m = &argv[first_score + 1];
             emit_zadd(c->eng, key, m->ptr, m->len, last);
         } else {
-            emit_argv(c);
+            effect_emit(c->eng, argc, argv);
         }
         notify_key(c->eng, NOTIFY_ZSET, (flags & ZADD_INCR) ? "zincr" : "zadd", key);
     }
@@ -812,12 +812,16 @@ done:
     if (scores != scores_stack) zfree(scores);
 }
 
-void zaddCommand(client *c)
+/* ZADD over an argument vector other than the client's: GEOADD runs the
+ * ZADD it turns into through here, so that ZADD is what is logged. */
+void zset_add_argv(client *c, int argc, const marg *argv)
 {
     int flags = 0, first = 0;
-    if (zadd_parse_flags(c, &flags, &first) != 0) return;
-    zadd_generic(c, flags, first);
+    if (zadd_parse_flags(c, argc, argv, &flags, &first) != 0) return;
+    zadd_generic(c, argc, argv, flags, first);
 }
+
+void zaddCommand(client *c) { zset_add_argv(c, c->argc, c->argv); }
 
 void zincrbyCommand(client *c)
 {
@@ -831,7 +835,7 @@ void zincrbyCommand(client *c)
             return;
         }
     }
-    zadd_generic(c, ZADD_INCR, 2);
+    zadd_generic(c, c->argc, c->argv, ZADD_INCR, 2);
 }
 
 /* ================================================================ simple reads / ZREM */
@@ -1985,3 +1989,38 @@ int zset_upsert_member(mobj *o, const char *m, size_t len, double score)
     assert(o->type == OBJ_ZSET);
     return zobj_upsert(o, m, len, score);
 }
+
+/* ---------------------------------------------- accessors for t_geo.c
+ * The GEO commands are sorted-set commands: they read scores and score
+ * ranges, and their stores log a sorted set's contents as ZRANGESTORE BYLEX
+ * does. */
+
+int zset_member_score(const mobj *o, const char *m, size_t len, double *score)
+{
+    assert(o->type == OBJ_ZSET);
+    return zobj_score(o, m, len, score);
+}
+
+void zset_visit_score_range(const mobj *o, double min, double max,
+                            int (*fn)(void *ctx, const char *m, size_t len, double score), void *ctx)
+{
+    assert(o->type == OBJ_ZSET);
+    const zrange_spec r = { min, max, 0, 1 };     /* min <= score < max */
+    zview *v = zmalloc(sizeof(*v));
+    zview_init(v, o);
+    long first, last;
+    if (zview_score_span(v, &r, &first, &last)) {
+        zcur cur = zcur_at_rank(v, first);
+        /* Bounded by the span (<= the zset's length). */
+        for (long i = first; i <= last; i++, zcur_step(&cur, 0)) {
+            zelem e = zcur_get(&cur);
+            if (fn(ctx, e.p, e.len, e.score)) break;
+        }
+    }
+    zfree(v);
+}
+
+int zset_log_contents_fit(client *c, const marg *key, const mobj *o) { return zset_contents_fit(c, key, o); }
+
+void zset_log_contents(engine *e, const marg *key, const mobj *o) { emit_zset_contents(e, key, o); }
+
