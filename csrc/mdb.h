@@ -71,7 +71,10 @@ sds obj_string_make_raw(mobj **o);
 int obj_get_ll(const mobj *o, long long *out);       /* 0 ok, -1 not an integer */
 const char *obj_type_name(int type);                 /* "string", "list", ... */
 const char *obj_encoding_name(int encoding);         /* "embstr", "int", "raw", ... */
-size_t obj_mem_usage(const mobj *o);
+/* Bytes o takes, the allocator's usable sizes where it can tell: exact for
+ * strings and packed encodings; a big collection's elements sampled
+ * (`samples` of them, 0 = all) and extrapolated (MEMORY USAGE). */
+size_t obj_mem_usage(const mobj *o, size_t samples);
 void obj_free_value(mobj *o);                        /* dict val_free hook */
 
 /* --------------------------------------------------------------- the engine */
