@@ -15,6 +15,7 @@
  * the reply-done path sees the command's keys as usual.
  */
 #include "blocking.h"
+#include "cmd_latency.h"
 #include "cmd_slowlog.h"
 #include "cmdstats.h"
 
@@ -285,7 +286,9 @@ static void serve_key(engine *e, const char *key, size_t len)
             w = w->next;
             continue;
         }
-        slowlog_blocked_served(c, monotonic_us() - started_us);
+        long long serve_us = monotonic_us() - started_us;
+        slowlog_blocked_served(c, serve_us);
+        latency_blocked_served(c, serve_us);
         blocked_finish(bc);      /* frees bc's waiters, w among them, not `next` */
         w = next;
     }
