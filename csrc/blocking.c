@@ -15,7 +15,6 @@
  * the reply-done path sees the command's keys as usual.
  */
 #include "blocking.h"
-#include "cmd_latency.h"
 #include "cmd_slowlog.h"
 #include "cmdstats.h"
 
@@ -286,9 +285,7 @@ static void serve_key(engine *e, const char *key, size_t len)
             w = w->next;
             continue;
         }
-        long long serve_us = monotonic_us() - started_us;
-        slowlog_blocked_served(c, serve_us);
-        latency_blocked_served(c, serve_us);
+        slowlog_blocked_served(c, monotonic_us() - started_us);
         blocked_finish(bc);      /* frees bc's waiters, w among them, not `next` */
         w = next;
     }

@@ -4,11 +4,14 @@
 #include "cmd_latency.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <string.h>
 
+#include "cmd_slowlog.h"
 #include "cmdstats.h"
 #include "latency_hist.h"
 #include "latency_monitor.h"
+#include "latency_report.h"
 
 /* One per server, like the slow log (in-process test engines share it). */
 static latency_monitor the_monitor;
@@ -28,12 +31,6 @@ void latency_call_end(client *c, const mcommand *cmd, long long duration_us)
     if (c->flags & CLIENT_REPLAY)
         return;
     record((cmd->flags & CMD_FAST) ? "fast-command" : "command", duration_us / 1000);
-}
-
-void latency_blocked_served(client *c, long long serve_us)
-{
-    assert(!(c->flags & CLIENT_REPLAY));       /* replay clients never block */
-    record("command-unblocking", serve_us / 1000);
 }
 
 long long latency_get_threshold_ms(void) { return threshold_ms; }
@@ -93,6 +90,31 @@ static void latency_reset_command(client *c)
     for (int i = 2; i < c->argc; i++)
         n += latency_monitor_reset(&the_monitor, c->argv[i].ptr, c->argv[i].len);
     reply_ll(c, n);
+}
+
+/* ------------------------------------------------------------ GRAPH, DOCTOR */
+
+static void latency_graph_command(client *c)
+{
+    const marg *name = &c->argv[2];
+    const latency_event *e = latency_monitor_find(&the_monitor, name->ptr, name->len);
+    if (e == NULL) {
+        /* the whole name, as Redis prints it ("%s": up to a NUL) */
+        assert(name->len <= INT_MAX);
+        reply_error_fmt(c, "ERR No samples available for event '%.*s'", (int)name->len, name->ptr);
+        return;
+    }
+    sds graph = latency_report_graph(sds_empty(), e, mstime() / 1000);
+    reply_verbatim(c, graph, sds_len(graph), "txt");
+    sds_free(graph);
+}
+
+static void latency_doctor_command(client *c)
+{
+    sds report = latency_report_doctor(sds_empty(), &the_monitor, mstime() / 1000, threshold_ms,
+                                       slowlog_get_slower_than());
+    reply_verbatim(c, report, sds_len(report), "txt");
+    sds_free(report);
 }
 
 /* ------------------------------------------------------------ HISTOGRAM */
@@ -214,6 +236,8 @@ static const struct {
     {"history", 3, 1, latency_history_command},
     {"reset", -2, 1, latency_reset_command},
     {"histogram", -2, 1, latency_histogram_command},
+    {"graph", 3, 1, latency_graph_command},
+    {"doctor", 2, 1, latency_doctor_command},
     {"help", 2, 0, latency_help_command},
 };
 #define LATENCY_SUBS_N (sizeof(latency_subs) / sizeof(latency_subs[0]))

@@ -3,8 +3,10 @@
  * feeds its own when latency-monitor-threshold (milliseconds, 0 = off) is
  * set. Events this node records, each a spike of at least the threshold:
  *   - "command": a command that ran (EXEC included, and each command it
- *     ran), when it returns; "fast-command" instead for a CMD_FAST one;
- *   - "command-unblocking": the time serving a blocked command took.
+ *     ran), when it returns; "fast-command" instead for a CMD_FAST one.
+ * A blocking command that blocks is not recorded (Redis records it once
+ * served, as "command-unblocking", whose LATENCY DOCTOR text this node
+ * does not know: left out).
  * A command's time is its handler's run in the engine, as in the slow log:
  * in durable mode it leaves out the wait for the log to commit the write.
  * Effect records a replica applies are not commands a client sent: not
@@ -19,8 +21,6 @@
 
 /* After cmd returned (not blocked), having run duration_us. */
 void latency_call_end(client *c, const mcommand *cmd, long long duration_us);
-/* A blocked command was served, which took serve_us. */
-void latency_blocked_served(client *c, long long serve_us);
 
 /* CONFIG's latency-monitor-threshold, in milliseconds. */
 long long latency_get_threshold_ms(void);

@@ -5,6 +5,7 @@ sample's time and milliseconds, a histogram's buckets depend on the run).
 Also what is recorded when (nothing with the threshold at 0, "command" for
 a slow command, "fast-command" for a slow CMD_FAST one), and that LATENCY
 writes nothing to the log and works on a replica."""
+import re
 import time
 
 import pytest
@@ -39,6 +40,12 @@ ERROR_LINES = [
     ("LATENCY", "HISTORY"),
     ("LATENCY", "HISTORY", "a", "b"),
     ("latency", "help", "x"),
+    ("LATENCY", "GRAPH"),
+    ("LATENCY", "GRAPH", "a", "b"),
+    ("LATENCY", "GRAPH", "command"),
+    ("LATENCY", "GRAPH", "x" * 300),
+    ("LATENCY", "GRAPH", "a\x00b"),
+    ("LATENCY", "DOCTOR", "x"),
     ("CONFIG", "SET", "latency-monitor-threshold", "-1"),
     ("CONFIG", "SET", "latency-monitor-threshold", "abc"),
     ("CONFIG", "SET", "latency-monitor-threshold", "1.5"),
@@ -150,6 +157,53 @@ def test_resp3_shapes(lpair):
     assert latest(lpair.node).keys() == latest(lpair.ref).keys() == {b"command"}
     a, b = lpair.call("LATENCY", "HISTORY", "command")
     assert a[:8] == b[:8] == b"*1\r\n*2\r\n"
+
+
+# ------------------------------------------------------------ DOCTOR, GRAPH
+
+@pytest.mark.parametrize("resp3", [False, True], ids=["resp2", "resp3"])
+def test_doctor_without_spikes(lpair, resp3):
+    if resp3:
+        lpair.hello3()                          # a verbatim string in RESP3
+    lpair.check("LATENCY", "RESET")
+    assert b"I'm sorry, Dave" in lpair.check("LATENCY", "DOCTOR")             # monitor off
+    lpair.check("CONFIG", "SET", "latency-monitor-threshold", "50")
+    assert b"no latency spike was observed" in lpair.check("LATENCY", "DOCTOR")
+
+
+NUMBERS = re.compile(rb"\d+(\.\d+)?")
+
+
+def masked_doctor(conn):
+    """The report with the spike line's numbers masked (times differ)."""
+    return NUMBERS.sub(b"N", decode_one(conn.call("LATENCY", "DOCTOR")))
+
+
+def graph_rows(conn, event):
+    """The graph's lines, the header's numbers and the ages' digits masked."""
+    lines = decode_one(conn.call("LATENCY", "GRAPH", event)).split(b"\n")
+    return [NUMBERS.sub(b"N", lines[0])] + [re.sub(rb"\d", b"N", ln) for ln in lines[1:]]
+
+
+@pytest.mark.parametrize("slowlog", ["10000", "-1", "100000"])
+def test_doctor_and_graph_after_spikes(lpair, slowlog):
+    """Redis' words for a slow command, with the slow log's advice for each
+    setting; the graph of a 100 ms spike and, a second later, a 60 ms one."""
+    lpair.check("CONFIG", "SET", "slowlog-log-slower-than", slowlog)
+    lpair.check("CONFIG", "SET", "latency-monitor-threshold", "50")
+    lpair.check("LATENCY", "RESET")
+    lpair.check("DEBUG", "SLEEP", "0.1")
+    time.sleep(1.05)
+    lpair.check("DEBUG", "SLEEP", "0.06")
+    a, b = masked_doctor(lpair.node), masked_doctor(lpair.ref)
+    assert a == b
+    assert b"\nN. command: N latency spikes (average Nms, mean deviation Nms, period N sec)" in a
+    a, b = graph_rows(lpair.node, "command"), graph_rows(lpair.ref, "command")
+    assert a == b
+    assert a[2:7] == [b"# ", b"| ", b"| ", b"|_", b"  "], a        # 100 ms, then 60 ms
+    lpair.hello3()
+    a, b = lpair.call("LATENCY", "GRAPH", "command")
+    assert a[:1] == b[:1] == b"=" and a.split(b"\r\n")[1][:4] == b"txt:"
 
 
 # ------------------------------------------------------------ HISTOGRAM

@@ -1,6 +1,7 @@
-"""Builds and runs the C unit tests of the latency monitor's store
-(tests/c/test_latency_monitor.c: csrc/latency_monitor.c) under
-AddressSanitizer and UndefinedBehaviorSanitizer, leaks included."""
+"""Builds and runs the C unit tests of the latency monitor's store and its
+reports (tests/c/test_latency_monitor.c: csrc/latency_monitor.c,
+csrc/latency_report.c) under AddressSanitizer and UndefinedBehaviorSanitizer,
+leaks included."""
 import shutil
 
 import pytest
@@ -13,5 +14,5 @@ pytestmark = pytest.mark.skipif(
 
 
 def test_latency_monitor_c(tmp_path):
-    out = build_and_run(tmp_path, "test_latency_monitor", ["latency_monitor.c"])
+    out = build_and_run(tmp_path, "test_latency_monitor", ["latency_monitor.c", "latency_report.c", "sds.c"])
     assert "test_latency_monitor: all checks passed" in out

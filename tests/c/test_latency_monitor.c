@@ -1,13 +1,15 @@
 /* Unit tests of csrc/latency_monitor.c (the latency monitor's store): one
  * sample per second holding the worst, the ring of LATENCY_SAMPLES_MAX
  * that drops the oldest, the all-time max, resets, the analysis LATENCY
- * DOCTOR prints, and a seeded random run against a plain model. Exits
- * non-zero on a failure. */
+ * DOCTOR prints, and a seeded random run against a plain model; and of
+ * csrc/latency_report.c: graphs and reports redis-server 7.0.15 printed
+ * for the same samples. Exits non-zero on a failure. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "latency_monitor.h"
+#include "latency_report.h"
 
 static int failures, checks;
 
@@ -132,6 +134,128 @@ static void test_random(latency_monitor *m, unsigned seed)
     }
 }
 
+static int text_is(sds got, const char *want, const char *what)
+{
+    int ok = strcmp(got, want) == 0;
+    CHECK(ok, "%s:\n--- got\n%s--- want\n%s", what, got, want);
+    sds_free(got);
+    return ok;
+}
+
+#define RULE "--------------------------------------------------------------------------------\n"
+
+static void test_graph(latency_monitor *m)
+{
+    /* redis-server 7.0.15: DEBUG SLEEP 0.1, then 0.12 two seconds later,
+     * graphed in the second of the second one */
+    latency_monitor_init(m);
+    latency_monitor_add(m, "command", 1000, 100);
+    latency_monitor_add(m, "command", 1002, 120);
+    text_is(latency_report_graph(sds_empty(), find(m, "command"), 1002),
+            "command - high 120 ms, low 100 ms (all time high 120 ms)\n" RULE
+            " #\n |\n |\n_|\n  \n20\nss\n", "two samples");
+    /* one sample, 31 s old */
+    latency_monitor_init(m);
+    latency_monitor_add(m, "fast-command", 1000, 39);
+    text_is(latency_report_graph(sds_empty(), find(m, "fast-command"), 1031),
+            "fast-command - high 39 ms, low 39 ms (all time high 39 ms)\n" RULE
+            " \n \n \n_\n \n3\n1\ns\n", "one sample");
+    /* the bars in thirds of a row, the ages in minutes, hours, days; the
+     * all-time high outlives a sample the ring dropped */
+    latency_monitor_init(m);
+    latency_monitor_add(m, "command", 1, 500);
+    for (int i = 0; i < LATENCY_SAMPLES_MAX; i++)
+        latency_monitor_add(m, "command", 100000 + i, 10 + 10 * (i % 13));
+    sds g = latency_report_graph(sds_empty(), find(m, "command"), 100000 + 200000);
+    CHECK(strncmp(g, "command - high 130 ms, low 10 ms (all time high 500 ms)\n" RULE,
+                  strlen("command - high 130 ms, low 10 ms (all time high 500 ms)\n" RULE)) == 0,
+          "header: %.80s", g);
+    /* two blocks of 80 columns: 4 bar rows, the empty row, "2d" downwards */
+    int lines = 0;
+    for (const char *p = g; *p; p++) lines += *p == '\n';
+    CHECK(lines == 2 + 2 * (4 + 1 + 2) + 1, "%d lines", lines);
+    const char *block = g + strlen("command - high 130 ms, low 10 ms (all time high 500 ms)\n" RULE);
+    /* 10 + 10 * (i % 13) ms between 10 and 130: i % 13 = 9 is a third of
+     * the top row, 10 two thirds, 11 and 12 (clamped) all of it */
+    CHECK(strncmp(block, "         _o##         _o##", 26) == 0, "top row: %.81s", block);
+    CHECK(strstr(g, "\n\n") != NULL, "blocks are separated by an empty line");
+    sds_free(g);
+    char *labels[] = {"59s", "1m", "59m", "1h", "23h", "1d"};
+    long long ages[] = {59, 60, 3599, 3600, 86399, 86400};
+    for (int i = 0; i < 6; i++) {
+        latency_monitor_init(m);
+        latency_monitor_add(m, "x", 10, 1);
+        g = latency_report_graph(sds_empty(), find(m, "x"), 10 + ages[i]);
+        char want[16] = {0};
+        const char *tail = strstr(g, "_\n \n") + 4;
+        for (size_t k = 0; k < strlen(labels[i]); k++) want[k] = labels[i][k];
+        int ok = (int)strlen(tail) == 2 * (int)strlen(labels[i]);
+        for (size_t k = 0; ok && k < strlen(labels[i]); k++) ok = tail[2 * k] == want[k];
+        CHECK(ok, "age %lld: label %s, got %s", ages[i], labels[i], tail);
+        sds_free(g);
+    }
+}
+
+#define SPIKES "Dave, I have observed latency spikes in this Redis instance. You don't mind " \
+    "talking about it, do you Dave?\n\n"
+#define ADVICES "\nI have a few advices for you:\n\n"
+#define INSPECT "- Check your Slow Log to understand what are the commands you are running which " \
+    "are too slow to execute. Please check https://redis.io/commands/slowlog for more information.\n"
+#define LARGE "- Deleting, expiring or evicting (because of maxmemory policy) large objects is a " \
+    "blocking operation. If you have very large objects that are often deleted, expired, or " \
+    "evicted, try to fragment those objects into multiple smaller objects.\n"
+
+static void test_doctor(latency_monitor *m)
+{
+    latency_monitor_init(m);
+    sds r = latency_report_doctor(sds_empty(), m, 100, 0, 10000);
+    CHECK(strncmp(r, "I'm sorry, Dave, I can't do that.", 33) == 0 && sds_len(r) == 288,
+          "disabled: %s", r);
+    sds_free(r);
+    r = latency_report_doctor(sds_empty(), m, 100, 50, 10000);
+    CHECK(strncmp(r, "Dave, no latency spike was observed", 35) == 0 && sds_len(r) == 196,
+          "no spikes: %s", r);
+    sds_free(r);
+    /* what redis-server 7.0.15 said for one DEBUG SLEEP 0.06 at threshold
+     * 50, with the slow log at its default, off, and at 100 ms */
+    latency_monitor_add(m, "command", 1000, 60);
+    const char *line = "1. command: 1 latency spikes (average 60ms, mean deviation 0ms, period "
+                       "1.00 sec). Worst all time event 60ms.\n";
+    sds want = sds_cat(sds_cat(sds_cat(sds_cat(sds_new(SPIKES), line), ADVICES), INSPECT), LARGE);
+    text_is(latency_report_doctor(sds_empty(), m, 1000, 50, 10000), want, "command");
+    sds_free(want);
+    want = sds_catprintf(sds_new(SPIKES), "%s%s%s%s%s", line, ADVICES,
+        "- There are latency issues with potentially slow commands you are using. Try to enable "
+        "the Slow Log Redis feature using the command 'CONFIG SET slowlog-log-slower-than 50000'. "
+        "If the Slow log is disabled Redis is not able to log slow commands execution for you.\n",
+        INSPECT, LARGE);
+    text_is(latency_report_doctor(sds_empty(), m, 1000, 50, -1), want, "slow log off");
+    sds_free(want);
+    want = sds_catprintf(sds_new(SPIKES), "%s%s%s%s%s", line, ADVICES,
+        "- Your current Slow Log configuration only logs events that are slower than your "
+        "configured latency monitor threshold. Please use 'CONFIG SET slowlog-log-slower-than "
+        "50000'.\n", INSPECT, LARGE);
+    text_is(latency_report_doctor(sds_empty(), m, 1000, 50, 100000), want, "slow log too high");
+    sds_free(want);
+    /* events are reported even once the monitor is off again */
+    r = latency_report_doctor(sds_empty(), m, 1000, 0, 10000);
+    CHECK(strncmp(r, SPIKES, strlen(SPIKES)) == 0 &&
+          strstr(r, "'CONFIG SET slowlog-log-slower-than 0'") != NULL, "threshold 0: %s", r);
+    sds_free(r);
+    /* fast-command: the scheduler advice, between the slow log's and the
+     * large objects' (redis-server 7.0.15, MGET of 150000 keys) */
+    latency_monitor_add(m, "fast-command", 1001, 39);
+    r = latency_report_doctor(sds_empty(), m, 1002, 1, 10000);
+    const char *inspect = strstr(r, INSPECT), *sched = strstr(r, "- The system is slow"),
+               *large = strstr(r, LARGE);
+    CHECK(inspect && sched && large && inspect < sched && sched < large, "order: %s", r);
+    CHECK(strstr(r, "2. fast-command: 1 latency spikes (average 39ms, mean deviation 0ms, period "
+                    "1.00 sec). Worst all time event 39ms.\n") != NULL, "second event: %s", r);
+    CHECK(strstr(r, "(average 60ms, mean deviation 0ms, period 2.00 sec)") != NULL,
+          "period from the oldest sample to now: %s", r);
+    sds_free(r);
+}
+
 int main(int argc, char **argv)
 {
     unsigned seed = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 1;
@@ -140,6 +264,8 @@ int main(int argc, char **argv)
     test_same_second_and_max(m);
     test_ring_and_reset(m);
     test_analyze(m);
+    test_graph(m);
+    test_doctor(m);
     for (unsigned s = seed; s < seed + 20 && !failures; s++)
         test_random(m, s);
     free(m);
