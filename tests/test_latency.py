@@ -241,6 +241,8 @@ def run_workload(p):
     p.check("GET", "a")
     p.check("CONFIG", "GET", "maxmemory")
     p.check("CLIENT", "GETNAME")
+    p.both("COMMAND")                            # COMMAND is a command and a container
+    p.both("COMMAND", "COUNT")                   # (the counts differ)
 
 
 @pytest.mark.parametrize("resp3", [False, True], ids=["resp2", "resp3"])
@@ -249,7 +251,7 @@ def test_histogram_same_commands_as_redis(lpair, resp3):
         lpair.hello3()
     run_workload(lpair)
     named = [("set",), ("SET", "get"), ("config|get",), ("CONFIG|GET",), ("set", "set"),
-             ("nosuch", "set"), ("config|nosuch", "get|x", "client")]
+             ("nosuch", "set"), ("config|nosuch", "get|x", "client"), ("command",)]
     for names in named:
         a, b = histograms(lpair.node, *names), histograms(lpair.ref, *names)
         assert a == b, names
