@@ -325,13 +325,13 @@ quicklist *ql_dup(const quicklist *ql)
 
 size_t ql_mem_usage(const quicklist *ql, size_t samples)
 {
-    size_t total = zmalloc_size((void *)ql), sampled = 0, bytes = 0, nodes = 0;
+    size_t total = zmalloc_size((void *)ql), sampled = 0, bytes = 0;
     const size_t sample_max = samples ? samples : SIZE_MAX;
     for (const ql_node *n = ql->head; n && sampled < sample_max; n = n->next, sampled++)
         bytes += zmalloc_size((void *)n) + zmalloc_size(n->data);
     if (sampled == 0) return total;
-    for (const ql_node *n = ql->head; n; n = n->next) nodes++;
-    return total + (size_t)((double)bytes / (double)sampled * (double)nodes);
+    assert(sampled <= ql->nodes);
+    return total + (size_t)((double)bytes / (double)sampled * (double)ql->nodes);
 }
 
 void ql_push(quicklist *ql, int where, const char *p, size_t len)
