@@ -179,3 +179,41 @@ void cmdstats_reset(void)
     for (int i = 0; i < nsubs; i++) free(subs[i].st.latency);
     nsubs = 0;
 }
+
+/* Command cmd's histograms (see cmdstats.h), table order: its own, then
+ * its subcommands' in the order they first ran. */
+static void each_histogram_of(const mcommand *cmd, const char *only_sub, cmdstats_hist_fn *f,
+                              void *ctx)
+{
+    ptrdiff_t row = cmd - command_table;
+    assert(row >= 0 && row < command_count);
+    const cmd_stat *st = &top[row];
+    if (only_sub == NULL && st->latency && st->latency->total)
+        f(ctx, cmd->name, st->latency);
+    size_t n = strlen(cmd->name);
+    for (int i = 0; i < nsubs; i++) {
+        const sub_stat *s = &subs[i];
+        if (strncmp(s->name, cmd->name, n) != 0 || s->name[n] != '|') continue;
+        if (only_sub && strcmp(s->name, only_sub) != 0) continue;
+        if (s->st.latency && s->st.latency->total) f(ctx, s->name, s->st.latency);
+    }
+}
+
+void cmdstats_each_histogram(const mcommand *cmd, const marg *sub, cmdstats_hist_fn *f, void *ctx)
+{
+    if (top == NULL) return;                   /* nothing has run */
+    if (cmd == NULL) {
+        for (int row = 0; row < command_count; row++)
+            each_histogram_of(&command_table[row], NULL, f, ctx);
+        return;
+    }
+    if (sub == NULL) {
+        each_histogram_of(cmd, NULL, f, ctx);
+        return;
+    }
+    marg argv[2] = {{cmd->name, strlen(cmd->name)}, *sub};
+    char name[64];
+    command_full_name(cmd, 2, argv, name, sizeof(name));
+    assert(strchr(name, '|') != NULL && "sub is a known subcommand of cmd");
+    each_histogram_of(cmd, name, f, ctx);
+}

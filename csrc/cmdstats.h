@@ -41,4 +41,12 @@ sds cmdstats_info(sds s);          /* "cmdstat_<name>:calls=..." lines */
 sds latencystats_info(sds s);      /* "latency_percentiles_usec_<name>:p50=..." lines */
 void cmdstats_reset(void);         /* CONFIG RESETSTAT */
 
+/* LATENCY HISTOGRAM: calls f with each latency histogram there is (one is
+ * made on a command's first call): cmd NULL, all of them in INFO
+ * latencystats' order; else cmd's own, then its subcommands' (or only sub's,
+ * a known subcommand of cmd, if not NULL). Names as INFO prints them. */
+struct latency_hist;
+typedef void cmdstats_hist_fn(void *ctx, const char *name, const struct latency_hist *h);
+void cmdstats_each_histogram(const mcommand *cmd, const marg *sub, cmdstats_hist_fn *f, void *ctx);
+
 #endif

@@ -20,6 +20,7 @@
 #include <strings.h>
 
 #include "mdb.h"
+#include "cmd_latency.h"
 #include "cmd_slowlog.h"
 #include "cmdstats.h"
 #include "monitor.h"
@@ -219,11 +220,13 @@ static int subcommand_arity_of(const mcommand *cmd, const marg *sub)
     if (p == objectCommand) return object_subcommand_arity(sub);
     if (p == pubsubCommand) return pubsub_subcommand_arity(sub);
     if (p == slowlogCommand) return slowlog_subcommand_arity(sub);
+    if (p == latencyCommand) return latency_subcommand_arity(sub);
+    if (p == memoryCommand) return memory_subcommand_arity(sub);
     assert(p == commandCommand && "a container without a subcommand table");
     return command_subcommand_arity(sub);
 }
 
-/* OBJECT, PUBSUB and COMMAND have no administrative subcommand in Redis 7.0;
+/* OBJECT, PUBSUB, MEMORY and COMMAND have no administrative subcommand in Redis 7.0;
  * an unknown one never runs, so it is never shown. */
 int command_subcommand_is_admin(const mcommand *cmd, const marg *sub)
 {
@@ -231,6 +234,7 @@ int command_subcommand_is_admin(const mcommand *cmd, const marg *sub)
     if (p == clientCommand) return client_subcommand_is_admin(sub);
     if (p == configCommand) return config_subcommand_is_admin(sub);
     if (p == slowlogCommand) return slowlog_subcommand_is_admin(sub);
+    if (p == latencyCommand) return latency_subcommand_is_admin(sub);
     return 0;
 }
 
@@ -241,7 +245,8 @@ int command_has_subcommands(const mcommand *cmd)
 {
     command_proc *p = cmd->proc;
     return p == clientCommand || p == configCommand || p == objectCommand ||
-           p == pubsubCommand || p == slowlogCommand || p == commandCommand;
+           p == pubsubCommand || p == slowlogCommand || p == latencyCommand ||
+           p == memoryCommand || p == commandCommand;
 }
 
 /* The name Redis 7 gives a command line in errors: "config|get" for a
@@ -494,6 +499,7 @@ void command_execute(client *c)
     } else {
         long long duration_us = cmdstats_call_end(c, cmd, started_us);
         slowlog_call_end(c, cmd, duration_us);
+        latency_call_end(c, cmd, duration_us);
     }
     monitor_feed(c, cmd);                     /* shown once it ran, a blocked command included */
 
@@ -797,7 +803,8 @@ static void command_getkeys_sub(client *c, int with_flags)
     int argc = c->argc - 2;
     const marg *argv = c->argv + 2;
     /* A container is looked up with its subcommand, as Redis 7 does: an
-     * unknown one is no command; only OBJECT's key subcommands have keys. */
+     * unknown one is no command; only OBJECT's key subcommands and MEMORY
+     * USAGE have keys. */
     int sub_arity = 0;
     if (cmd != NULL && argc >= 2 && command_has_subcommands(cmd)) {
         sub_arity = subcommand_arity_of(cmd, &argv[1]);
@@ -808,7 +815,8 @@ static void command_getkeys_sub(client *c, int with_flags)
         return;
     }
     int has_keys = command_has_subcommands(cmd)
-        ? sub_arity != 0 && strcmp(cmd->name, "object") == 0 && !arg_equals(&argv[1], "help")
+        ? sub_arity != 0 && ((strcmp(cmd->name, "object") == 0 && !arg_equals(&argv[1], "help")) ||
+                             (strcmp(cmd->name, "memory") == 0 && arg_equals(&argv[1], "usage")))
         : command_has_keys(cmd);
     if (!has_keys) {
         reply_error(c, "ERR The command has no key arguments");

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "server.h"
+#include "cmd_latency.h"
 #include "cmd_slowlog.h"
 #include "cmdstats.h"
 #include "errorstats.h"
@@ -96,6 +97,7 @@ static const config_param params[] = {
     {"durability", P_DURABILITY, F_IMMUTABLE, CFG_OFF(durability), 0, 0, 0, NULL, NULL, NULL, NULL},
     LL_FN_ROW("slowlog-log-slower-than", -1, LLONG_MAX, slowlog_get_slower_than, slowlog_set_slower_than),
     LL_FN_ROW("slowlog-max-len", 0, LLONG_MAX, slowlog_get_max_len, slowlog_set_max_len),
+    LL_FN_ROW("latency-monitor-threshold", 0, LLONG_MAX, latency_get_threshold_ms, latency_set_threshold_ms),
     CONST_ROW("cluster-enabled", "no"),
 };
 #define N_PARAMS ((int)(sizeof(params) / sizeof(params[0])))

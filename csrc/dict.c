@@ -10,6 +10,7 @@
  */
 #include "dict.h"
 
+#include <stdint.h>
 #include <assert.h>
 #include <limits.h>
 #include <string.h>
@@ -585,13 +586,14 @@ unsigned long dict_scan(dict *d, unsigned long cursor, dict_scan_fn *fn, void *p
     return v;
 }
 
-size_t dict_mem_usage_sampled(dict *d, int vals_are_sds)
+size_t dict_mem_usage_sampled(dict *d, int vals_are_sds, size_t samples)
 {
     size_t total = dict_mem_usage(d), sampled = 0, bytes = 0;
+    size_t sample_max = samples ? samples : SIZE_MAX;
     dict_iter it;
     dict_iter_init(&it, d, 0);
     dict_entry *de;
-    while (sampled < 16 && (de = dict_iter_next(&it)) != NULL) {
+    while (sampled < sample_max && (de = dict_iter_next(&it)) != NULL) {
         bytes += sds_alloc_size(de->key);
         if (vals_are_sds)
             bytes += sds_alloc_size(de->v.val);

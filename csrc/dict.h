@@ -67,7 +67,7 @@ size_t dict_mem_usage(const dict *d);               /* tables + entries, for INF
 /* dict_mem_usage plus the key strings (and, with vals_are_sds, the value
  * strings), extrapolated from the first 16 entries: bounded work for
  * MEMORY-style estimates of big hashes and sets. */
-size_t dict_mem_usage_sampled(dict *d, int vals_are_sds);
+size_t dict_mem_usage_sampled(dict *d, int vals_are_sds, size_t samples);   /* samples 0: all */
 
 dict_entry *dict_find(dict *d, const char *key, size_t len);
 /* Adds key (ownership passes to the dict) and returns the new entry, or returns

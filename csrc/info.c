@@ -54,7 +54,7 @@ size_t memory_used_bytes(void)
     return mi.uordblks + mi.hblkhd;     /* in-use heap bytes + mmapped blocks */
 }
 
-static long long memory_rss_bytes(void)
+long long memory_rss_bytes(void)
 {
     FILE *f = fopen("/proc/self/statm", "r");
     if (f == NULL) return 0;
@@ -160,11 +160,16 @@ static sds section_clients(sds s)
         blocking_count_with_timeout());
 }
 
+long long memory_peak_update(long long used)
+{
+    if (used > server.stat_peak_memory) server.stat_peak_memory = used;
+    return server.stat_peak_memory;
+}
+
 static sds section_memory(sds s)
 {
     long long used = (long long)memory_used_bytes();
-    if (used > server.stat_peak_memory) server.stat_peak_memory = used;
-    long long peak = server.stat_peak_memory;
+    long long peak = memory_peak_update(used);
     long long rss = memory_rss_bytes();
     long long total = (long long)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE);
     char used_h[32], rss_h[32], peak_h[32], total_h[32], max_h[32];

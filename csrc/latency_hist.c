@@ -62,3 +62,22 @@ long long latency_hist_percentile(const latency_hist *h, double pct)
     assert(0 && "total disagrees with the counts");
     return 0;
 }
+
+int latency_hist_cdf(const latency_hist *h, latency_hist_bucket out[LATENCY_HIST_CDF_MAX])
+{
+    int n = 0, next_slot = 0;
+    uint64_t seen = 0, reported = 0;
+    /* 2^30 ns is past LATENCY_HIST_MAX_NS, so the last level counts everything. */
+    for (long long level = LATENCY_HIST_CDF_FIRST_NS; seen < h->total; level *= 2) {
+        assert(n < LATENCY_HIST_CDF_MAX && level <= 2 * LATENCY_HIST_MAX_NS);
+        int last = level > LATENCY_HIST_MAX_NS ? LATENCY_HIST_SLOTS - 1 : slot_of((uint64_t)level);
+        for (; next_slot <= last; next_slot++)
+            seen += h->counts[next_slot];
+        if (seen == reported) continue;
+        out[n].usec = (long long)(highest_equivalent((uint64_t)level) / 1000);
+        out[n].cumulative = seen;
+        reported = seen;
+        n++;
+    }
+    return n;
+}

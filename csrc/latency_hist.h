@@ -34,4 +34,21 @@ void latency_hist_record(latency_hist *h, long long ns);
  * (0 < pct <= 100) of what was recorded; 0 if nothing was. */
 long long latency_hist_percentile(const latency_hist *h, double pct);
 
+/* LATENCY HISTOGRAM's cumulative buckets, as Redis 7 reports them from its
+ * HdrHistogram (a logarithmic walk from 1024 ns, doubling): for each level
+ * L = 1024 ns * 2^i, how many values fall in L's slot or below, keyed by
+ * the highest value equivalent to L in whole microseconds (1, 2, 4, 8, 16,
+ * 33, 66, ...). A level is listed only when its count grew over the level
+ * before; the walk ends once every value is counted. */
+#define LATENCY_HIST_CDF_FIRST_NS 1024LL
+#define LATENCY_HIST_CDF_MAX 21                 /* levels 2^10 .. 2^30 ns */
+
+typedef struct latency_hist_bucket {
+    long long usec;
+    uint64_t cumulative;
+} latency_hist_bucket;
+
+/* Fills out[] and returns how many buckets there are (0 if nothing was recorded). */
+int latency_hist_cdf(const latency_hist *h, latency_hist_bucket out[LATENCY_HIST_CDF_MAX]);
+
 #endif

@@ -71,7 +71,10 @@ sds obj_string_make_raw(mobj **o);
 int obj_get_ll(const mobj *o, long long *out);       /* 0 ok, -1 not an integer */
 const char *obj_type_name(int type);                 /* "string", "list", ... */
 const char *obj_encoding_name(int encoding);         /* "embstr", "int", "raw", ... */
-size_t obj_mem_usage(const mobj *o);
+/* Bytes o takes, the allocator's usable sizes where it can tell: exact for
+ * strings and packed encodings; a big collection's elements sampled
+ * (`samples` of them, 0 = all) and extrapolated (MEMORY USAGE). */
+size_t obj_mem_usage(const mobj *o, size_t samples);
 void obj_free_value(mobj *o);                        /* dict val_free hook */
 
 /* --------------------------------------------------------------- the engine */
@@ -373,7 +376,8 @@ void commands_init(void);
 const mcommand *command_lookup(const char *name, size_t len);  /* case-insensitive */
 /* "config|get" for a container's known subcommand, else the command's name (outlen >= 64). */
 void command_full_name(const mcommand *cmd, int argc, const marg *argv, char *out, size_t outlen);
-int command_has_subcommands(const mcommand *cmd);   /* CLIENT, CONFIG, OBJECT, PUBSUB, SLOWLOG, COMMAND */
+int command_has_subcommands(const mcommand *cmd);   /* CLIENT, CONFIG, OBJECT, PUBSUB, SLOWLOG,
+                                                       LATENCY, MEMORY, COMMAND */
 /* Runs c->argv: lookup, arity, flags, effects bracket, proc. The reply
  * (or error) is appended to c->reply. */
 void command_execute(client *c);
@@ -440,11 +444,14 @@ int config_subcommand_arity(const marg *sub);         /* config.c */
 int object_subcommand_arity(const marg *sub);         /* t_keys.c */
 int pubsub_subcommand_arity(const marg *sub);         /* pubsub.c */
 int slowlog_subcommand_arity(const marg *sub);        /* cmd_slowlog.c */
+int latency_subcommand_arity(const marg *sub);        /* cmd_latency.c */
+int memory_subcommand_arity(const marg *sub);         /* cmd_memory.c */
 /* Whether a container's subcommand is administrative (MONITOR hides it). */
 int command_subcommand_is_admin(const mcommand *cmd, const marg *sub);   /* commands.c */
 int client_subcommand_is_admin(const marg *sub);      /* cmd_conn.c */
 int config_subcommand_is_admin(const marg *sub);      /* config.c */
 int slowlog_subcommand_is_admin(const marg *sub);     /* cmd_slowlog.c */
+int latency_subcommand_is_admin(const marg *sub);     /* cmd_latency.c */
 /* Other pushes (MONITOR lines) go through pub/sub's output bound and its
  * durable hold: whether s may receive (closing it when over the bound),
  * and releasing what was just written to s on behalf of `from`'s command. */

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "mdb.h"
+#include "cmd_latency.h"
 #include "cmd_slowlog.h"
 #include "cmdstats.h"
 #include "monitor.h"
@@ -447,7 +448,9 @@ static void exec_queued(client *c, multi_state *ms)
             c->redacted_args = 0;
             long long started_us = cmdstats_call_begin(c);
             q->cmd->proc(c);
-            slowlog_call_end(c, q->cmd, cmdstats_call_end(c, q->cmd, started_us));
+            long long duration_us = cmdstats_call_end(c, q->cmd, started_us);
+            slowlog_call_end(c, q->cmd, duration_us);
+            latency_call_end(c, q->cmd, duration_us);
             monitor_feed(c, q->cmd);
         }
         c->eng->stats.numcommands++;

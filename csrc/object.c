@@ -33,10 +33,10 @@ void obj_free_list_value(mobj *o) __attribute__((weak));
 void obj_free_set_value(mobj *o) __attribute__((weak));
 void obj_free_hash_value(mobj *o) __attribute__((weak));
 void obj_free_zset_value(mobj *o) __attribute__((weak));
-size_t obj_mem_usage_list(const mobj *o) __attribute__((weak));
-size_t obj_mem_usage_set(const mobj *o) __attribute__((weak));
-size_t obj_mem_usage_hash(const mobj *o) __attribute__((weak));
-size_t obj_mem_usage_zset(const mobj *o) __attribute__((weak));
+size_t obj_mem_usage_list(const mobj *o, size_t samples) __attribute__((weak));
+size_t obj_mem_usage_set(const mobj *o, size_t samples) __attribute__((weak));
+size_t obj_mem_usage_hash(const mobj *o, size_t samples) __attribute__((weak));
+size_t obj_mem_usage_zset(const mobj *o, size_t samples) __attribute__((weak));
 
 #define LRU_MASK 0xFFFFFFu
 
@@ -246,33 +246,13 @@ const char *obj_encoding_name(int encoding)
 
 /* ------------------------------------------------------------ memory */
 
-/* A dict's tables and entries plus its strings, the strings sampled from
- * the first 16 entries and extrapolated (MEMORY USAGE's default too). */
-static size_t dict_value_usage(const mobj *o)
+static size_t payload_usage(const mobj *o, size_t samples)
 {
-    dict *d = o->ptr;
-    size_t total = dict_mem_usage(d);
-    dict_iter it;
-    dict_iter_init(&it, d, 0);
-    size_t sampled = 0, bytes = 0;
-    dict_entry *de;
-    while (sampled < 16 && (de = dict_iter_next(&it)) != NULL) {
-        bytes += sds_alloc_size(de->key);
-        if (o->type == OBJ_HASH && de->v.val) bytes += sds_alloc_size(de->v.val);
-        sampled++;
-    }
-    dict_iter_release(&it);
-    if (sampled) total += (size_t)((double)bytes / sampled * dict_size(d));
-    return total;
-}
-
-static size_t payload_usage(const mobj *o)
-{
-    size_t (*hook)(const mobj *) = NULL;
+    size_t (*hook)(const mobj *, size_t) = NULL;
     switch (o->type) {
     case OBJ_STRING: return o->encoding == ENC_RAW ? sds_alloc_size(o->ptr) : 0;
     case OBJ_ZSET:
-        if (o->encoding == ENC_SKIPLIST) return zset_mem_usage(o->ptr);
+        if (o->encoding == ENC_SKIPLIST) return zset_mem_usage(o->ptr, samples);
         hook = obj_mem_usage_zset;
         break;
     case OBJ_LIST: hook = obj_mem_usage_list; break;
@@ -280,14 +260,14 @@ static size_t payload_usage(const mobj *o)
     case OBJ_HASH: hook = obj_mem_usage_hash; break;
     default: return 0;
     }
-    if (hook) return hook(o);
-    if (o->encoding == ENC_HT) return dict_value_usage(o);
+    if (hook) return hook(o, samples);
+    if (o->encoding == ENC_HT) return dict_mem_usage_sampled(o->ptr, o->type == OBJ_HASH, samples);
     if (o->encoding == ENC_LISTPACK || o->encoding == ENC_INTSET) return zmalloc_size(o->ptr);
     return 0;
 }
 
-size_t obj_mem_usage(const mobj *o)
+size_t obj_mem_usage(const mobj *o, size_t samples)
 {
     /* EMBSTR: the string is inside the mobj's own allocation. */
-    return zmalloc_size((void *)o) + payload_usage(o);
+    return zmalloc_size((void *)o) + payload_usage(o, samples);
 }

@@ -10,6 +10,7 @@
  */
 #include "quicklist.h"
 
+#include <stdint.h>
 #include <assert.h>
 #include <string.h>
 
@@ -322,12 +323,15 @@ quicklist *ql_dup(const quicklist *ql)
     return copy;
 }
 
-size_t ql_mem_usage(const quicklist *ql)
+size_t ql_mem_usage(const quicklist *ql, size_t samples)
 {
-    size_t total = zmalloc_size((void *)ql);
-    for (const ql_node *n = ql->head; n; n = n->next)
-        total += zmalloc_size((void *)n) + zmalloc_size(n->data);
-    return total;
+    size_t total = zmalloc_size((void *)ql), sampled = 0, bytes = 0;
+    const size_t sample_max = samples ? samples : SIZE_MAX;
+    for (const ql_node *n = ql->head; n && sampled < sample_max; n = n->next, sampled++)
+        bytes += zmalloc_size((void *)n) + zmalloc_size(n->data);
+    if (sampled == 0) return total;
+    assert(sampled <= ql->nodes);
+    return total + (size_t)((double)bytes / (double)sampled * (double)ql->nodes);
 }
 
 void ql_push(quicklist *ql, int where, const char *p, size_t len)

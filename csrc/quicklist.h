@@ -56,7 +56,7 @@ enum { QL_HEAD = 0, QL_TAIL = 1 };
 quicklist *ql_create(void);
 void ql_free(quicklist *ql);
 quicklist *ql_dup(const quicklist *ql);
-size_t ql_mem_usage(const quicklist *ql);
+size_t ql_mem_usage(const quicklist *ql, size_t samples);   /* nodes sampled, 0: all */
 
 void ql_push(quicklist *ql, int where, const char *p, size_t len);
 /* Position of element idx (negative counts from the tail). 0 if out of range. */

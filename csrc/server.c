@@ -298,6 +298,10 @@ static int server_start(const server_config *cfg)
         return -1;
     }
     ae_set_before_sleep(server.loop, before_sleep);
+    /* MEMORY STATS' startup.allocated: before the log is read, as Redis
+     * takes it before loading its data. */
+    server.stat_startup_memory = (long long)memory_used_bytes();
+    server.stat_startup_rss = memory_rss_bytes();
     if (server.cfg.durability == DURABILITY_LOG && durable_start() != 0)
         return -1;
     return 0;

@@ -56,6 +56,8 @@ typedef struct server_state {
     long long cron_loops;
     long long lastsave_unix;
     long long stat_peak_memory;
+    long long stat_startup_memory;  /* used_memory once started, before any data (MEMORY STATS) */
+    long long stat_startup_rss;     /* the RSS then: the interpreter and code are most of it */
     long long stat_total_commands_us;
     int exit_code;                  /* server_run's result after a shutdown (nonzero: failure) */
     int active_expire_disabled;     /* DEBUG SET-ACTIVE-EXPIRE 0: cron skips active expiry (zero = enabled) */
@@ -109,5 +111,7 @@ void config_get_matching(const char *pattern, size_t plen,
 /* info.c: builds the INFO text for the given section ("default", "all", or one name). */
 sds info_generate(sds s, const char *section);
 size_t memory_used_bytes(void);             /* allocator's view, for INFO memory */
+long long memory_rss_bytes(void);           /* the process' resident set, 0 if unknown */
+long long memory_peak_update(long long used); /* used_memory_peak, raised to `used` if below */
 
 #endif

@@ -8,6 +8,7 @@
  */
 #include "skiplist.h"
 
+#include <stdint.h>
 #include <assert.h>
 #include <errno.h>
 #include <math.h>
@@ -492,13 +493,14 @@ int zsl_parse_lex_bound(const char *p, size_t len, zlex_bound *b)
 
 /* ------------------------------------------------------------ memory */
 
-/* Exact for the first nodes, extrapolated for the rest: MEMORY USAGE must
- * not walk a million-element zset (Redis samples too). */
-size_t zsl_mem_usage(const zskiplist *zsl)
+/* Exact for the first `samples` nodes (0: all), extrapolated for the
+ * rest: MEMORY USAGE must not walk a million-element zset (Redis samples
+ * too). */
+size_t zsl_mem_usage(const zskiplist *zsl, size_t samples)
 {
     size_t total = sizeof(*zsl) + zmalloc_size(zsl->header);
-    const unsigned long sample_max = 32;
-    unsigned long sampled = 0;
+    const size_t sample_max = samples ? samples : SIZE_MAX;
+    size_t sampled = 0;
     size_t sampled_bytes = 0;
     for (zsl_node *x = zsl->header->level[0].forward; x && sampled < sample_max;
          x = x->level[0].forward, sampled++)
@@ -581,7 +583,8 @@ int zset_remove(zset *zs, const char *member, size_t len)
     return ok;
 }
 
-size_t zset_mem_usage(const zset *zs)
+size_t zset_mem_usage(const zset *zs, size_t samples)
 {
-    return sizeof(*zs) + dict_mem_usage(zs->dict) + zsl_mem_usage(zs->zsl);
+    /* the dict shares the skiplist's member strings */
+    return zmalloc_size((void *)zs) + dict_mem_usage(zs->dict) + zsl_mem_usage(zs->zsl, samples);
 }

@@ -95,7 +95,7 @@ unsigned long zsl_delete_range_by_rank(zskiplist *zsl, unsigned long start, unsi
 int zsl_parse_score_bound(const char *p, size_t len, double *v, int *ex);
 int zsl_parse_lex_bound(const char *p, size_t len, zlex_bound *b);
 
-size_t zsl_mem_usage(const zskiplist *zsl);
+size_t zsl_mem_usage(const zskiplist *zsl, size_t samples);   /* samples 0: all */
 
 /* ---------------------------------------------------------------- zset
  * The ENC_SKIPLIST value: both structures kept in step by these helpers. */
@@ -115,6 +115,6 @@ int zset_upsert(zset *zs, const char *member, size_t len, double score);
  * exact sum they computed, as Redis' accumulator dict does. */
 int zset_upsert_exact(zset *zs, const char *member, size_t len, double score);
 int zset_remove(zset *zs, const char *member, size_t len);                /* 1 if removed */
-size_t zset_mem_usage(const zset *zs);
+size_t zset_mem_usage(const zset *zs, size_t samples);
 
 #endif

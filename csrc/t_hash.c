@@ -327,10 +327,10 @@ void obj_free_hash_value(mobj *o)
     else assert(0 && "bad hash encoding");
 }
 
-size_t obj_mem_usage_hash(const mobj *o)
+size_t obj_mem_usage_hash(const mobj *o, size_t samples)
 {
     if (o->encoding == ENC_LISTPACK) return zmalloc_size(o->ptr);
-    return dict_mem_usage_sampled(o->ptr, 1);
+    return dict_mem_usage_sampled(o->ptr, 1, samples);
 }
 
 __attribute__((constructor)) static void hash_register_hooks(void)

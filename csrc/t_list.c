@@ -109,7 +109,7 @@ static int parse_where(const marg *a, int *where)
 
 void obj_free_list_value(mobj *o) { ql_free(o->ptr); }
 
-size_t obj_mem_usage_list(const mobj *o) { return ql_mem_usage(o->ptr); }
+size_t obj_mem_usage_list(const mobj *o, size_t samples) { return ql_mem_usage(o->ptr, samples); }
 
 static mobj *list_dup(const mobj *o)
 {

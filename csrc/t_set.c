@@ -259,10 +259,10 @@ void obj_free_set_value(mobj *o)
     else assert(0 && "bad set encoding");
 }
 
-size_t obj_mem_usage_set(const mobj *o)
+size_t obj_mem_usage_set(const mobj *o, size_t samples)
 {
     if (o->encoding == ENC_INTSET) return zmalloc_size(o->ptr);
-    return dict_mem_usage_sampled(o->ptr, 0);
+    return dict_mem_usage_sampled(o->ptr, 0, samples);
 }
 
 __attribute__((constructor)) static void set_register_hooks(void)

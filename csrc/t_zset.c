@@ -280,9 +280,9 @@ void obj_free_zset_value(mobj *o)
     else zfree(o->ptr);
 }
 
-size_t obj_mem_usage_zset(const mobj *o)
+size_t obj_mem_usage_zset(const mobj *o, size_t samples)
 {
-    if (o->encoding == ENC_SKIPLIST) return zset_mem_usage(o->ptr);
+    if (o->encoding == ENC_SKIPLIST) return zset_mem_usage(o->ptr, samples);
     return zmalloc_size(o->ptr);
 }
 

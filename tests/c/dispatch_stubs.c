@@ -101,6 +101,8 @@ __attribute__((weak)) int client_subcommand_arity(const marg *sub) { (void)sub; 
 __attribute__((weak)) int config_subcommand_arity(const marg *sub) { (void)sub; return 0; }
 __attribute__((weak)) int object_subcommand_arity(const marg *sub) { (void)sub; return 0; }
 __attribute__((weak)) int pubsub_subcommand_arity(const marg *sub) { (void)sub; return 0; }
+/* MEMORY (cmd_memory.c, not linked: it sizes values with object.c). */
+__attribute__((weak)) int memory_subcommand_arity(const marg *sub) { (void)sub; return 0; }
 __attribute__((weak)) int client_subcommand_is_admin(const marg *sub) { (void)sub; return 0; }
 __attribute__((weak)) int config_subcommand_is_admin(const marg *sub) { (void)sub; return 1; }
 

@@ -20,7 +20,7 @@
 
 __attribute__((weak)) server_state server;
 __attribute__((weak)) void zset_free(zset *zs) { (void)zs; abort(); }
-__attribute__((weak)) size_t zset_mem_usage(const zset *zs) { (void)zs; return 0; }
+__attribute__((weak)) size_t zset_mem_usage(const zset *zs, size_t samples) { (void)zs; (void)samples; return 0; }
 
 __attribute__((weak)) client *client_create_fake(engine *e) {
     client *c = calloc(1, sizeof(*c));
@@ -93,7 +93,7 @@ __attribute__((weak)) const char *obj_encoding_name(int enc) {
                                "intset", "skiplist" };
     return enc >= 0 && enc < 8 ? n[enc] : "unknown";
 }
-__attribute__((weak)) size_t obj_mem_usage(const mobj *o) { (void)o; return 16; }
+__attribute__((weak)) size_t obj_mem_usage(const mobj *o, size_t samples) { (void)o; (void)samples; return 16; }
 
 /* ----------------------------------------------------------- test harness */
 

@@ -628,13 +628,13 @@ static void test_objects(void)
     CHECK(e->encoding == ENC_EMBSTR && sds_len(e->ptr) == 5);
     CHECK(obj_get_ll(e, &v) == -1);
     CHECK_STR(obj_encoding_name(e->encoding), "embstr");
-    CHECK(obj_mem_usage(e) >= sizeof(mobj) + 5);
+    CHECK(obj_mem_usage(e, 0) >= sizeof(mobj) + 5);
 
     char big[100];
     memset(big, 'x', sizeof(big));
     mobj *r = obj_create_string(big, 100);
     CHECK(r->encoding == ENC_RAW && sds_len(r->ptr) == 100);
-    CHECK(obj_mem_usage(r) >= sizeof(mobj) + 100);
+    CHECK(obj_mem_usage(r, 0) >= sizeof(mobj) + 100);
     mobj *b44 = obj_create_string(big, OBJ_EMBSTR_MAX), *b45 = obj_create_string(big, OBJ_EMBSTR_MAX + 1);
     CHECK(b44->encoding == ENC_EMBSTR && b45->encoding == ENC_RAW);
 
@@ -696,7 +696,7 @@ static void test_objects(void)
     zo->type = OBJ_ZSET;
     zo->encoding = ENC_SKIPLIST;
     zo->ptr = zs;
-    CHECK(obj_mem_usage(zo) > 100 * sizeof(zsl_node));
+    CHECK(obj_mem_usage(zo, 5) > 100 * sizeof(zsl_node));
     CHECK_STR(obj_encoding_name(zo->encoding), "skiplist");
     obj_free_value(zo);
 
@@ -707,7 +707,7 @@ static void test_objects(void)
     so->encoding = ENC_HT;
     so->ptr = dict_create(&dict_type_sds_keys_owned);
     dict_add_raw(so->ptr, sds_new("a"), NULL);
-    CHECK(obj_mem_usage(so) > sizeof(mobj));
+    CHECK(obj_mem_usage(so, 5) > sizeof(mobj));
     obj_free_value(so);
 
     mobj *all[] = { o, e, r, b44, b45, mn, d1, d2, d3, raw, ll, fs };
@@ -912,7 +912,7 @@ static void test_zset_random(void)
     check_against_ref(zs, &rs);
     CHECK(zsl_delete_range_by_rank(zs->zsl, 0, 3, zs->dict) == 0);
     CHECK(zsl_delete_range_by_rank(zs->zsl, 5, 3, zs->dict) == 0);
-    CHECK(zset_mem_usage(zs) > 0);
+    CHECK(zset_mem_usage(zs, 0) > 0);
     free(rs.el);
     zset_free(zs);
 

@@ -80,6 +80,62 @@ static sds info(void)
     return errorstats_info(sds_new(""));
 }
 
+/* LATENCY HISTOGRAM's buckets: the keys redis-server 7.0.15 replies for
+ * single calls (4 us under 4, 5 us under 8, 30 us under 33, ...), and cumulative counts against a brute-force count per level. */
+static void test_cdf_known_keys(void)
+{
+    static const struct { long long us; long long key; } cases[] = {
+        {0, 1}, {1, 1}, {2, 2}, {3, 4}, {4, 4}, {5, 8}, {8, 8}, {9, 16}, {16, 16},
+        {17, 33}, {33, 33}, {34, 66}, {66, 66}, {67, 132}, {132, 132}, {133, 264},
+        {999999, 1082130}, {5000000, 1082130},   /* clamped to 1 s */
+    };
+    latency_hist *h = calloc(1, sizeof(*h));
+    if (h == NULL) { failures++; return; }
+    latency_hist_bucket b[LATENCY_HIST_CDF_MAX];
+    CHECK(latency_hist_cdf(h, b) == 0, "an empty histogram has no buckets");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(h, 0, sizeof(*h));
+        latency_hist_record(h, cases[i].us * 1000);
+        int n = latency_hist_cdf(h, b);
+        CHECK(n == 1 && b[0].usec == cases[i].key && b[0].cumulative == 1,
+              "%lld us: %d buckets, first %lld", cases[i].us, n, n ? b[0].usec : -1);
+    }
+    free(h);
+}
+
+static void test_cdf_against_reference(unsigned seed)
+{
+    enum { N = 3000 };
+    static long long vals[N];
+    latency_hist *h = calloc(1, sizeof(*h));
+    if (h == NULL) { failures++; return; }
+    srand(seed);
+    for (int i = 0; i < N; i++) {
+        vals[i] = (long long)rand() % (1LL << (rand() % 31));      /* spread over the levels */
+        latency_hist_record(h, vals[i]);
+    }
+    latency_hist_bucket b[LATENCY_HIST_CDF_MAX];
+    int n = latency_hist_cdf(h, b);
+    CHECK(n >= 1 && n <= LATENCY_HIST_CDF_MAX, "bucket count %d", n);
+    CHECK(n >= 1 && b[n - 1].cumulative == N, "the last bucket counts everything");
+    int k = 0;
+    for (long long level = 1024; k < n && level <= (1LL << 30); level *= 2) {
+        long long top = ref_highest(level);
+        uint64_t want = 0;
+        for (int i = 0; i < N; i++) {
+            long long v = vals[i] < 1 ? 1 : vals[i] > 1000000000LL ? 1000000000LL : vals[i];
+            want += ref_highest(v) <= top;
+        }
+        if (b[k].usec != top / 1000) continue;       /* a level whose count did not grow */
+        CHECK(b[k].cumulative == want, "seed %u level %lld: %llu, want %llu", seed, level,
+              (unsigned long long)b[k].cumulative, (unsigned long long)want);
+        CHECK(k == 0 || b[k].cumulative > b[k - 1].cumulative, "counts grow");
+        k++;
+    }
+    CHECK(k == n, "seed %u: %d of %d buckets matched a level", seed, k, n);
+    free(h);
+}
+
 static void test_errorstats(void)
 {
     errorstats_reset();
@@ -129,6 +185,9 @@ int main(void)
     for (unsigned seed = 1; seed <= 5; seed++)
         test_percentiles_against_reference(h, seed);
     free(h);
+    test_cdf_known_keys();
+    for (unsigned seed = 1; seed <= 5; seed++)
+        test_cdf_against_reference(seed);
     test_errorstats();
     printf("test_stats: %d checks, %d failed\n", checks, failures);
     if (failures == 0) printf("test_stats: all checks passed\n");
