@@ -83,6 +83,10 @@ SCENARIOS = {
     "pubsub": [("PUBLISH", "ch", "m"), ("SUBSCRIBE", "ch"), ("PING",), ("UNSUBSCRIBE",)],
     "long_line": [("DEL",) + tuple(f"k{i}" for i in range(80)), ("SET", "big", "x" * 5000)],
     "reset_quit": [("RESET",), ("QUIT",)],
+    # a refused EXEC is still shown (Redis' execCommandAbort), with its own
+    # words: the AUTH before it must not redact them
+    "exec_refused": [("AUTH", "a", "b"), ("EXEC", "x"), ("MULTI",), ("PSUBSCRIBE", "c*"),
+                     ("EXEC",), ("PING",)],
 }
 
 
