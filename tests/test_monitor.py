@@ -222,6 +222,27 @@ def test_replies_off_drops_lines_like_redis(node, redis_server):
     assert outs[0] == outs[1], outs
 
 
+def test_reset_ends_replies_off_like_redis(node, redis_server):
+    """RESET turns CLIENT REPLY OFF (and a pending SKIP) back on, as Redis
+    7.0's clearClientConnectionState does: a silenced monitor that resets
+    hears its +RESET and what it runs next."""
+    outs = []
+    for srv in (node, redis_server):
+        m = RawConn(srv.host, srv.port)
+        c = RawConn(srv.host, srv.port)
+        try:
+            lines = [("MONITOR",), ("CLIENT", "REPLY", "OFF"), ("RESET",), ("PING",),
+                     ("CLIENT", "REPLY", "SKIP"), ("RESET",), ("ECHO", "a"),
+                     ("CLIENT", "REPLY", "OFF"), ("CLIENT", "REPLY", "SKIP"), ("RESET",),
+                     ("ECHO", "b")]
+            outs.append(masked(run_lines(m, lines) + run_lines(c, [("RESET",)])))
+        finally:
+            m.close()
+            c.close()
+    assert outs[0] == outs[1], outs
+    assert outs[1].endswith(b"+RESET\r\n")
+
+
 def test_durable_line_waits_for_the_log(cluster_factory):
     """A monitor must not see a write the log could still lose: with two
     logds stopped, the SET's line arrives only once the SET commits."""
