@@ -135,7 +135,12 @@ void monitor_feed(client *c, const mcommand *cmd)
         sds line = monitor_line(c);
         for (int i = 0; i < monitors.n; i++) {
             client *m = monitors.v[i];
-            if (m->eng != c->eng || !pubsub_may_push(m))
+            /* Redis mutes a client from CLIENT REPLY SKIP until its next
+             * command ran; here that is CLIENT_REPLY_SKIP_NEXT until then
+             * (c's own SKIP line, while SKIP runs, is still shown). */
+            if (m->eng != c->eng || (m != c && (m->flags & CLIENT_REPLY_SKIP_NEXT)))
+                continue;
+            if (!pubsub_may_push(m))
                 continue;
             reply_raw(m, line, sds_len(line));
             /* a line reports the command that just ran, write included */

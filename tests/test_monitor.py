@@ -222,6 +222,30 @@ def test_replies_off_drops_lines_like_redis(node, redis_server):
     assert outs[0] == outs[1], outs
 
 
+def test_reply_skip_mutes_lines_until_next_command_like_redis(node, redis_server):
+    """After CLIENT REPLY SKIP a monitor hears nothing until its next
+    command has run (Redis 7.0 sets the mute when SKIP returns): neither
+    other clients' lines meanwhile nor that command's reply and line."""
+    outs = []
+    for srv in (node, redis_server):
+        m = RawConn(srv.host, srv.port)
+        other = RawConn(srv.host, srv.port)
+        try:
+            assert m.call("MONITOR") == b"+OK\r\n"
+            m.send("CLIENT", "REPLY", "SKIP")
+            time.sleep(0.1)
+            other.call("SET", "x", "1")
+            m.send("PING", "skipped")
+            time.sleep(0.1)
+            other.call("SET", "y", "2")
+            outs.append(masked(drain(m)))
+        finally:
+            m.close()
+            other.close()
+    assert outs[0] == outs[1], outs
+    assert b'"x"' not in outs[1] and b'"y"' in outs[1]
+
+
 def test_reset_ends_replies_off_like_redis(node, redis_server):
     """RESET turns CLIENT REPLY OFF (and a pending SKIP) back on, as Redis
     7.0's clearClientConnectionState does: a silenced monitor that resets
