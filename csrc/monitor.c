@@ -69,6 +69,9 @@ int monitor_refuses(client *c, const mcommand *cmd)
     /* PUBLISH is what Redis calls may-replicate: it reaches replicas too. */
     if (!(cmd->flags & (CMD_WRITE | CMD_READONLY)) && cmd->proc != publishCommand)
         return 0;
+    /* Redis flags OBJECT per subcommand: HELP reads nothing, the rest read a key */
+    if (cmd->proc == objectCommand && c->argc == 2 && arg_equals(&c->argv[1], "help"))
+        return 0;
     reply_error(c, "ERR Replica can't interact with the keyspace");
     return 1;
 }

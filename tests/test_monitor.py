@@ -109,6 +109,8 @@ MONITOR_OWN = {
                          ("PUBLISH", "ch", "m"), ("NOPE",), ("GET",)],
     # a second MONITOR gets no reply at all
     "monitor_twice": [("MONITOR",), ("PING", "after")],
+    # OBJECT HELP reads no key (Redis flags OBJECT's subcommands one by one)
+    "object_help": [("OBJECT", "HELP"), ("OBJECT", "ENCODING", "x"), ("OBJECT", "FREQ", "x")],
     "multi_refused_inside": [("MULTI",), ("GET", "x"), ("PING",), ("EXEC",)],
     # in RESP2 subscribed mode the subscribed-mode refusal comes first
     "subscribed": [("SUBSCRIBE", "q"), ("GET", "x"), ("PING",), ("UNSUBSCRIBE",)],
