@@ -248,6 +248,29 @@ def test_reply_skip_mutes_lines_until_next_command_like_redis(node, redis_server
     assert b'"x"' not in outs[1] and b'"y"' in outs[1]
 
 
+def test_client_pause_all_does_not_hold_a_monitor(node, redis_server):
+    """Redis 7.0 never pauses a monitor (it is flagged a replica): during
+    CLIENT PAUSE ALL its own commands answer at once, other clients wait."""
+    for srv in (node, redis_server):
+        m = RawConn(srv.host, srv.port)
+        c = RawConn(srv.host, srv.port)
+        p = RawConn(srv.host, srv.port)
+        try:
+            assert m.call("MONITOR") == b"+OK\r\n"
+            assert p.call("CLIENT", "PAUSE", "1500", "ALL") == b"+OK\r\n"
+            c.send("PING", "held")
+            t0 = time.monotonic()
+            m.send("PING", "now")
+            assert masked(drain(m, 0.3)) == b'$3\r\nnow\r\n+TS [0 ADDR] "PING" "now"\r\n', \
+                srv.name
+            assert time.monotonic() - t0 < 1.0, srv.name
+            p.call("CLIENT", "UNPAUSE")
+            assert c.read_reply() == b"$4\r\nheld\r\n"
+        finally:
+            for conn in (m, c, p):
+                conn.close()
+
+
 def test_reset_ends_replies_off_like_redis(node, redis_server):
     """RESET turns CLIENT REPLY OFF (and a pending SKIP) back on, as Redis
     7.0's clearClientConnectionState does: a silenced monitor that resets
