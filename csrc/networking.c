@@ -782,8 +782,9 @@ static int client_cron(client *c, long long now_ms)
 {
     long long idle_ms = now_ms - c->last_interaction_ms;
     int timeout = server.cfg.timeout;
-    if (c->flags & (CLIENT_BLOCKED | CLIENT_PAUSED | CLIENT_PUBSUB))
-        timeout = 0;                    /* as Redis: blocked or subscribed is not idle */
+    if (c->flags & (CLIENT_BLOCKED | CLIENT_PAUSED | CLIENT_PUBSUB | CLIENT_MONITOR))
+        timeout = 0;                    /* as Redis: blocked, subscribed or monitoring (a
+                                           replica there) is not idle */
     /* As Redis: idle means no input and no output progress, whatever is
      * still queued for a peer that stopped reading. */
     if (timeout > 0 && idle_ms > (long long)timeout * 1000) {

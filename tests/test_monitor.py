@@ -271,6 +271,31 @@ def test_client_pause_all_does_not_hold_a_monitor(node, redis_server):
                 conn.close()
 
 
+def test_idle_timeout_spares_a_monitor(node, redis_server):
+    """`timeout` closes an idle normal client but never a monitor (Redis
+    7.0 exempts replicas, and flags a monitor one)."""
+    for srv in (node, redis_server):
+        admin = RawConn(srv.host, srv.port)
+        m = RawConn(srv.host, srv.port)
+        c = RawConn(srv.host, srv.port)
+        try:
+            assert m.call("MONITOR") == b"+OK\r\n"
+            assert c.call("PING") == b"+PONG\r\n"
+            assert admin.call("CONFIG", "SET", "timeout", "1") == b"+OK\r\n"
+            admin.close()
+            time.sleep(2.5)
+            assert masked(drain(m, 0.1)) == b'+TS [0 ADDR] "PING"\r\n', srv.name
+            c.sock.settimeout(0.5)
+            assert c.sock.recv(16) == b"", srv.name      # the idle normal client was closed
+            m.send("ECHO", "alive")
+            assert masked(drain(m, 0.3)) == b'$5\r\nalive\r\n+TS [0 ADDR] "ECHO" "alive"\r\n', \
+                srv.name
+        finally:
+            RawConn(srv.host, srv.port).call("CONFIG", "SET", "timeout", "0")
+            for conn in (m, c):
+                conn.close()
+
+
 def test_reset_ends_replies_off_like_redis(node, redis_server):
     """RESET turns CLIENT REPLY OFF (and a pending SKIP) back on, as Redis
     7.0's clearClientConnectionState does: a silenced monitor that resets
