@@ -484,8 +484,11 @@ static void reply_done(client *c)
         client_mark_released(c);        /* (log mode without a durable path: warned at start) */
 }
 
+static void mute_begin(client *c);
+
 static void protocol_error(client *c)
 {
+    mute_begin(c);                      /* a pending CLIENT REPLY SKIP drops it, as in Redis */
     reply_error_fmt(c, "ERR Protocol error: %s", c->parser.err);
     c->flags |= CLIENT_CLOSE_AFTER_REPLY;
     c->cmd = NULL;                      /* no command ran: the hook must not see the last one */

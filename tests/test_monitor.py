@@ -296,6 +296,23 @@ def test_idle_timeout_spares_a_monitor(node, redis_server):
                 conn.close()
 
 
+def test_protocol_error_after_reply_skip_like_redis(node, redis_server):
+    """The pending CLIENT REPLY SKIP mutes a protocol error's reply too (it
+    is the next reply), on a monitor as on any client."""
+    outs = []
+    for srv in (node, redis_server):
+        m = RawConn(srv.host, srv.port)
+        try:
+            assert m.call("MONITOR") == b"+OK\r\n"
+            outs.append(masked(run_lines(m, [("CLIENT", "REPLY", "SKIP")]) + drain(m)))
+            m.send_raw(b"*x\r\n")
+            outs.append(drain(m, 0.3))
+        finally:
+            m.close()
+    assert outs[:2] == outs[2:], outs
+    assert outs[1] == b""
+
+
 def test_reset_ends_replies_off_like_redis(node, redis_server):
     """RESET turns CLIENT REPLY OFF (and a pending SKIP) back on, as Redis
     7.0's clearClientConnectionState does: a silenced monitor that resets
