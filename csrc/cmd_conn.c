@@ -114,6 +114,8 @@ void resetCommand(client *c)
     c->name = NULL;
     /* Redis 7.0 keeps NO-EVICT across RESET; the connection is logged out */
     c->flags &= ~(CLIENT_READONLY_MODE | CLIENT_NO_TOUCH);
+    /* and replies are on again (a SKIP already running still mutes +RESET) */
+    c->flags &= ~(CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP_NEXT);
     client_default_auth(c);
     reply_status(c, "RESET");
 }

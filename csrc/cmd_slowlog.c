@@ -54,7 +54,7 @@ long long slowlog_get_max_len(void) { return (long long)log_get()->max_len; }
 void slowlog_set_max_len(long long n)
 {
     assert(n >= 0);
-    log_get()->max_len = (unsigned long long)n;   /* trimmed at the next push, as in Redis */
+    log_get()->max_len = (unsigned long long)n;   /* trimmed after the next command, as in Redis */
 }
 
 /* ------------------------------------------------------------ SLOWLOG */

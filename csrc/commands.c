@@ -422,6 +422,7 @@ void command_execute(client *c)
 {
     assert(c != NULL && c->eng != NULL);
     c->cmd = NULL;
+    c->redacted_args = 0;                     /* the running line's marks: a refused EXEC shows too */
     if (c->argc <= 0) return;                 /* empty inline line: nothing to do */
     const mcommand *cmd = command_lookup(c->argv[0].ptr, c->argv[0].len);
     note_last_command(c, cmd);
@@ -488,7 +489,6 @@ void command_execute(client *c)
      * expiry decisions are made on the replica's own clock. */
     int was_replaying = e->replaying;
     if (c->flags & CLIENT_REPLAY) e->replaying = 1;
-    c->redacted_args = 0;
     long long started_us = cmdstats_call_begin(c);
     effect_begin(e);
     cmd->proc(c);

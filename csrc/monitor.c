@@ -69,6 +69,9 @@ int monitor_refuses(client *c, const mcommand *cmd)
     /* PUBLISH is what Redis calls may-replicate: it reaches replicas too. */
     if (!(cmd->flags & (CMD_WRITE | CMD_READONLY)) && cmd->proc != publishCommand)
         return 0;
+    /* Redis flags OBJECT per subcommand: HELP reads nothing, the rest read a key */
+    if (cmd->proc == objectCommand && c->argc == 2 && arg_equals(&c->argv[1], "help"))
+        return 0;
     reply_error(c, "ERR Replica can't interact with the keyspace");
     return 1;
 }
@@ -135,7 +138,12 @@ void monitor_feed(client *c, const mcommand *cmd)
         sds line = monitor_line(c);
         for (int i = 0; i < monitors.n; i++) {
             client *m = monitors.v[i];
-            if (m->eng != c->eng || !pubsub_may_push(m))
+            /* Redis mutes a client from CLIENT REPLY SKIP until its next
+             * command ran; here that is CLIENT_REPLY_SKIP_NEXT until then
+             * (c's own SKIP line, while SKIP runs, is still shown). */
+            if (m->eng != c->eng || (m != c && (m->flags & CLIENT_REPLY_SKIP_NEXT)))
+                continue;
+            if (!pubsub_may_push(m))
                 continue;
             reply_raw(m, line, sds_len(line));
             /* a line reports the command that just ran, write included */

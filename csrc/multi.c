@@ -326,13 +326,15 @@ int multi_queued_count(const client *c)
 }
 
 /* Redis answers any refused EXEC with EXECABORT naming the reason, even
- * outside MULTI, and drops the transaction. */
+ * outside MULTI, and drops the transaction; monitors still see the EXEC
+ * line (Redis 7.0's execCommandAbort feeds them). */
 int multi_exec_refused(client *c, const mcommand *cmd, const char *reason)
 {
     if (cmd->proc != execCommand)
         return 0;
     reply_error_fmt(c, "EXECABORT Transaction discarded because of: %s", reason);
     multi_client_reset(c);
+    monitor_feed(c, cmd);
     return 1;
 }
 

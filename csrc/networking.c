@@ -484,8 +484,11 @@ static void reply_done(client *c)
         client_mark_released(c);        /* (log mode without a durable path: warned at start) */
 }
 
+static void mute_begin(client *c);
+
 static void protocol_error(client *c)
 {
+    mute_begin(c);                      /* a pending CLIENT REPLY SKIP drops it, as in Redis */
     reply_error_fmt(c, "ERR Protocol error: %s", c->parser.err);
     c->flags |= CLIENT_CLOSE_AFTER_REPLY;
     c->cmd = NULL;                      /* no command ran: the hook must not see the last one */
@@ -782,8 +785,9 @@ static int client_cron(client *c, long long now_ms)
 {
     long long idle_ms = now_ms - c->last_interaction_ms;
     int timeout = server.cfg.timeout;
-    if (c->flags & (CLIENT_BLOCKED | CLIENT_PAUSED | CLIENT_PUBSUB))
-        timeout = 0;                    /* as Redis: blocked or subscribed is not idle */
+    if (c->flags & (CLIENT_BLOCKED | CLIENT_PAUSED | CLIENT_PUBSUB | CLIENT_MONITOR))
+        timeout = 0;                    /* as Redis: blocked, subscribed or monitoring (a
+                                           replica there) is not idle */
     /* As Redis: idle means no input and no output progress, whatever is
      * still queued for a peer that stopped reading. */
     if (timeout > 0 && idle_ms > (long long)timeout * 1000) {

@@ -74,19 +74,25 @@ static void drop_oldest(slowlog *log)
 
 int slowlog_push(slowlog *log, const slowlog_line *line, long long duration_us, long long now_s)
 {
-    if (log->slower_than_us < 0 || duration_us < log->slower_than_us)
+    if (log->slower_than_us < 0)
         return 0;
-    slowlog_entry *e = entry_create(line, log->next_id++, duration_us, now_s);
-    e->older = log->newest;
-    if (log->newest) log->newest->newer = e;
-    else log->oldest = e;
-    log->newest = e;
-    log->len++;
-    /* Bounded by the entries there were plus one: each round drops one. */
+    int made = 0;
+    if (duration_us >= log->slower_than_us) {
+        slowlog_entry *e = entry_create(line, log->next_id++, duration_us, now_s);
+        e->older = log->newest;
+        if (log->newest) log->newest->newer = e;
+        else log->oldest = e;
+        log->newest = e;
+        log->len++;
+        made = 1;
+    }
+    /* Trimmed after every command while logging is on, logged or not, as
+     * Redis does. Bounded by the entries there were plus one: each round
+     * drops one. */
     while (log->len > log->max_len)
         drop_oldest(log);
     assert((log->len == 0) == (log->newest == NULL));
-    return 1;
+    return made;
 }
 
 void slowlog_clear(slowlog *log)

@@ -12,7 +12,7 @@
  *   - words marked redacted (passwords) as "(redacted)".
  * So an entry is bounded (~32 * 150 bytes plus the peer and name), and the
  * list is bounded by max_len, which trims the oldest entries at the next
- * push (Redis trims then, not when the setting shrinks).
+ * push, slow or not (Redis trims then, not when the setting shrinks).
  */
 #ifndef MDB_SLOWLOG_H
 #define MDB_SLOWLOG_H
@@ -61,8 +61,9 @@ typedef struct slowlog_line {
 
 void slowlog_init(slowlog *log);                   /* empty, Redis' default settings */
 /* Logs line if duration_us reaches the threshold (the entry takes an id
- * even if max_len 0 drops it at once), then trims to max_len. Returns 1
- * if an entry was made. */
+ * even if max_len 0 drops it at once), then trims to max_len, whether or
+ * not it logged (Redis trims after every command unless logging is off).
+ * Returns 1 if an entry was made. */
 int slowlog_push(slowlog *log, const slowlog_line *line, long long duration_us, long long now_s);
 void slowlog_clear(slowlog *log);                  /* every entry; ids go on */
 

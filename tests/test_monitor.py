@@ -88,6 +88,10 @@ SCENARIOS = {
     "pubsub": [("PUBLISH", "ch", "m"), ("SUBSCRIBE", "ch"), ("PING",), ("UNSUBSCRIBE",)],
     "long_line": [("DEL",) + tuple(f"k{i}" for i in range(80)), ("SET", "big", "x" * 5000)],
     "reset_quit": [("RESET",), ("QUIT",)],
+    # a refused EXEC is still shown (Redis' execCommandAbort), with its own
+    # words: the AUTH before it must not redact them
+    "exec_refused": [("AUTH", "a", "b"), ("EXEC", "x"), ("MULTI",), ("PSUBSCRIBE", "c*"),
+                     ("EXEC",), ("PING",)],
 }
 
 
@@ -110,6 +114,8 @@ MONITOR_OWN = {
                          ("PUBLISH", "ch", "m"), ("NOPE",), ("GET",)],
     # a second MONITOR gets no reply at all
     "monitor_twice": [("MONITOR",), ("PING", "after")],
+    # OBJECT HELP reads no key (Redis flags OBJECT's subcommands one by one)
+    "object_help": [("OBJECT", "HELP"), ("OBJECT", "ENCODING", "x"), ("OBJECT", "FREQ", "x")],
     "multi_refused_inside": [("MULTI",), ("GET", "x"), ("PING",), ("EXEC",)],
     # in RESP2 subscribed mode the subscribed-mode refusal comes first
     "subscribed": [("SUBSCRIBE", "q"), ("GET", "x"), ("PING",), ("UNSUBSCRIBE",)],
@@ -221,6 +227,116 @@ def test_replies_off_drops_lines_like_redis(node, redis_server):
             m.close()
             other.close()
     assert outs[0] == outs[1], outs
+
+
+def test_reply_skip_mutes_lines_until_next_command_like_redis(node, redis_server):
+    """After CLIENT REPLY SKIP a monitor hears nothing until its next
+    command has run (Redis 7.0 sets the mute when SKIP returns): neither
+    other clients' lines meanwhile nor that command's reply and line."""
+    outs = []
+    for srv in (node, redis_server):
+        m = RawConn(srv.host, srv.port)
+        other = RawConn(srv.host, srv.port)
+        try:
+            assert m.call("MONITOR") == b"+OK\r\n"
+            m.send("CLIENT", "REPLY", "SKIP")
+            time.sleep(0.1)
+            other.call("SET", "x", "1")
+            m.send("PING", "skipped")
+            time.sleep(0.1)
+            other.call("SET", "y", "2")
+            outs.append(masked(drain(m)))
+        finally:
+            m.close()
+            other.close()
+    assert outs[0] == outs[1], outs
+    assert b'"x"' not in outs[1] and b'"y"' in outs[1]
+
+
+def test_client_pause_all_does_not_hold_a_monitor(node, redis_server):
+    """Redis 7.0 never pauses a monitor (it is flagged a replica): during
+    CLIENT PAUSE ALL its own commands answer at once, other clients wait."""
+    for srv in (node, redis_server):
+        m = RawConn(srv.host, srv.port)
+        c = RawConn(srv.host, srv.port)
+        p = RawConn(srv.host, srv.port)
+        try:
+            assert m.call("MONITOR") == b"+OK\r\n"
+            assert p.call("CLIENT", "PAUSE", "1500", "ALL") == b"+OK\r\n"
+            c.send("PING", "held")
+            t0 = time.monotonic()
+            m.send("PING", "now")
+            assert masked(drain(m, 0.3)) == b'$3\r\nnow\r\n+TS [0 ADDR] "PING" "now"\r\n', \
+                srv.name
+            assert time.monotonic() - t0 < 1.0, srv.name
+            p.call("CLIENT", "UNPAUSE")
+            assert c.read_reply() == b"$4\r\nheld\r\n"
+        finally:
+            for conn in (m, c, p):
+                conn.close()
+
+
+def test_idle_timeout_spares_a_monitor(node, redis_server):
+    """`timeout` closes an idle normal client but never a monitor (Redis
+    7.0 exempts replicas, and flags a monitor one)."""
+    for srv in (node, redis_server):
+        admin = RawConn(srv.host, srv.port)
+        m = RawConn(srv.host, srv.port)
+        c = RawConn(srv.host, srv.port)
+        try:
+            assert m.call("MONITOR") == b"+OK\r\n"
+            assert c.call("PING") == b"+PONG\r\n"
+            assert admin.call("CONFIG", "SET", "timeout", "1") == b"+OK\r\n"
+            admin.close()
+            time.sleep(2.5)
+            assert masked(drain(m, 0.1)) == b'+TS [0 ADDR] "PING"\r\n', srv.name
+            c.sock.settimeout(0.5)
+            assert c.sock.recv(16) == b"", srv.name      # the idle normal client was closed
+            m.send("ECHO", "alive")
+            assert masked(drain(m, 0.3)) == b'$5\r\nalive\r\n+TS [0 ADDR] "ECHO" "alive"\r\n', \
+                srv.name
+        finally:
+            RawConn(srv.host, srv.port).call("CONFIG", "SET", "timeout", "0")
+            for conn in (m, c):
+                conn.close()
+
+
+def test_protocol_error_after_reply_skip_like_redis(node, redis_server):
+    """The pending CLIENT REPLY SKIP mutes a protocol error's reply too (it
+    is the next reply), on a monitor as on any client."""
+    outs = []
+    for srv in (node, redis_server):
+        m = RawConn(srv.host, srv.port)
+        try:
+            assert m.call("MONITOR") == b"+OK\r\n"
+            outs.append(masked(run_lines(m, [("CLIENT", "REPLY", "SKIP")]) + drain(m)))
+            m.send_raw(b"*x\r\n")
+            outs.append(drain(m, 0.3))
+        finally:
+            m.close()
+    assert outs[:2] == outs[2:], outs
+    assert outs[1] == b""
+
+
+def test_reset_ends_replies_off_like_redis(node, redis_server):
+    """RESET turns CLIENT REPLY OFF (and a pending SKIP) back on, as Redis
+    7.0's clearClientConnectionState does: a silenced monitor that resets
+    hears its +RESET and what it runs next."""
+    outs = []
+    for srv in (node, redis_server):
+        m = RawConn(srv.host, srv.port)
+        c = RawConn(srv.host, srv.port)
+        try:
+            lines = [("MONITOR",), ("CLIENT", "REPLY", "OFF"), ("RESET",), ("PING",),
+                     ("CLIENT", "REPLY", "SKIP"), ("RESET",), ("ECHO", "a"),
+                     ("CLIENT", "REPLY", "OFF"), ("CLIENT", "REPLY", "SKIP"), ("RESET",),
+                     ("ECHO", "b")]
+            outs.append(masked(run_lines(m, lines) + run_lines(c, [("RESET",)])))
+        finally:
+            m.close()
+            c.close()
+    assert outs[0] == outs[1], outs
+    assert outs[1].endswith(b"+RESET\r\n")
 
 
 def test_durable_line_waits_for_the_log(cluster_factory):

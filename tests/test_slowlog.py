@@ -303,6 +303,23 @@ def test_shrinking_max_len_trims_at_the_next_entry(spair):
     assert same_entries(p, first) == [(got[-1][0] + 2, [b"SLOWLOG", b"RESET"], b"")]
 
 
+def test_fast_commands_trim_too(spair):
+    """Redis trims the log after every command while logging is on, logged
+    or not: a shorter max-len applies at once to a log whose threshold no
+    command reaches (the CONFIG SET itself trims)."""
+    p = spair
+    start_logging(p)
+    for i in range(5):
+        p.check("PING", str(i))
+    p.check("CONFIG", "SET", "slowlog-log-slower-than", "100000000")
+    p.check("CONFIG", "SET", "slowlog-max-len", "3")
+    assert p.check("SLOWLOG", "LEN") == b":3\r\n"
+    p.check("CONFIG", "SET", "slowlog-max-len", "1")
+    p.check("PING")
+    assert p.check("SLOWLOG", "LEN") == b":1\r\n"
+    p.check("CONFIG", "SET", "slowlog-max-len", "128")
+
+
 # ------------------------------------------------------------ blocked commands
 
 def test_blocked_commands(spair):

@@ -1,6 +1,6 @@
 /* Unit tests of csrc/slowlog.c (the slow log's store): what an entry keeps
  * of a long line, long words and redacted words; the threshold; trimming to
- * max_len at the next push; ids that go on through clears; and a seeded
+ * max_len at the next push, logged or not; ids that go on through clears; and a seeded
  * random run against a plain array model. Exits non-zero on a failure. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +108,15 @@ static void test_threshold_and_trim(void)
     slowlog_clear(&log);
     slowlog_push(&log, &line, 0, 1);
     CHECK(log.len == 1 && log.newest->id == 9, "ids go on after a clear");
+    slowlog_push(&log, &line, 0, 1);
+    log.slower_than_us = 1000;
+    log.max_len = 1;
+    CHECK(slowlog_push(&log, &line, 999, 1) == 0 && log.len == 1 && log.newest->id == 10,
+          "a fast push trims too: len %llu", log.len);
+    log.max_len = 0;
+    log.slower_than_us = -1;
+    slowlog_push(&log, &line, 999, 1);
+    CHECK(log.len == 1, "logging off: no trim either");
     check_links(&log);
     slowlog_clear(&log);
 }
@@ -142,8 +151,10 @@ static void test_random(unsigned seed)
                 memmove(model + 1, model, sizeof(long long) * (size_t)(n < 63 ? n : 63));
                 model[0] = next++;
                 n = n < 64 ? n + 1 : 64;
-                if ((unsigned long long)n > log.max_len) n = (int)log.max_len;
             }
+            /* trimmed after every push while logging is on, logged or not */
+            if (log.slower_than_us >= 0 && (unsigned long long)n > log.max_len)
+                n = (int)log.max_len;
         }
         CHECK(log.len == (unsigned long long)n, "seed %u step %d: len %llu, model %d",
               seed, step, log.len, n);
