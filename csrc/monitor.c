@@ -2,7 +2,6 @@
 #include "monitor.h"
 
 #include <assert.h>
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,7 +94,7 @@ sds monitor_cat_quoted(sds s, const char *p, size_t len)
         }
         if (esc != NULL) {
             s = sds_catlen(s, esc, 2);
-        } else if (isprint(ch)) {
+        } else if (ch >= 0x20 && ch < 0x7f) {   /* isprint in the C locale, whatever ours is */
             s = sds_catlen(s, (const char *)&ch, 1);
         } else {
             char hex[5];
@@ -146,8 +145,11 @@ void monitor_feed(client *c, const mcommand *cmd)
             if (!pubsub_may_push(m))
                 continue;
             reply_raw(m, line, sds_len(line));
-            /* a line reports the command that just ran, write included */
-            pubsub_push_done(m, c->eng, c, 1);
+            /* A line reports the command that just ran, write included: it
+             * waits for that command's end. A command that blocked wrote
+             * nothing and has no end yet, so its line waits only for the
+             * writes before it (not for some other client's next reply). */
+            pubsub_push_done(m, c->eng, c, !(c->flags & CLIENT_BLOCKED));
         }
         sds_free(line);
     }

@@ -366,3 +366,21 @@ def test_durable_line_waits_for_the_log(cluster_factory):
     finally:
         m.close()
         w.close()
+
+
+def test_durable_blocked_command_line_does_not_wait_for_others(cluster_factory):
+    """A command that blocks wrote nothing: its line must not wait for some
+    other client's next reply on an otherwise idle primary."""
+    c = cluster_factory(replicas=0)
+    pport = c.primary.info["port"]
+    m = RawConn("127.0.0.1", pport, timeout=5)
+    b = RawConn("127.0.0.1", pport, timeout=5)
+    try:
+        assert b.call("SET", "warm", "1") == b"+OK\r\n"
+        assert m.call("MONITOR") == b"+OK\r\n"
+        b.send("BLPOP", "empty-list", "3")
+        assert masked(m.read_reply(timeout=2.0)) == b'+TS [0 ADDR] "BLPOP" "empty-list" "3"\r\n'
+        assert b.read_reply(timeout=5.0) == b"*-1\r\n"
+    finally:
+        m.close()
+        b.close()
