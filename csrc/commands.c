@@ -210,43 +210,54 @@ static int arity_ok(const mcommand *cmd, int argc)
 
 static int command_subcommand_arity(const marg *sub);
 
-/* The arity of a container's subcommand (Redis's convention: -N at least
- * N arguments), or 0 if the container has no such subcommand. */
+/* The containers: commands whose first argument names a subcommand, each
+ * with its subcommand table's arity (Redis's convention: -N at least N
+ * arguments; 0 for no such subcommand) and whether Redis 7.0 flags the
+ * subcommand administrative (NULL: none is; MONITOR hides those). */
+typedef struct container {
+    command_proc *proc;
+    int (*arity)(const marg *sub);
+    int (*is_admin)(const marg *sub);
+} container;
+
+static const container containers[] = {
+    {clientCommand, client_subcommand_arity, client_subcommand_is_admin},
+    {configCommand, config_subcommand_arity, config_subcommand_is_admin},
+    {objectCommand, object_subcommand_arity, NULL},
+    {pubsubCommand, pubsub_subcommand_arity, NULL},
+    {slowlogCommand, slowlog_subcommand_arity, slowlog_subcommand_is_admin},
+    {latencyCommand, latency_subcommand_arity, latency_subcommand_is_admin},
+    {memoryCommand, memory_subcommand_arity, NULL},
+    {commandCommand, command_subcommand_arity, NULL},
+};
+
+/* cmd's container entry, or NULL. Pointer compares over a few entries:
+ * every command line with arguments asks. */
+static const container *container_of(const mcommand *cmd)
+{
+    for (size_t i = 0; i < sizeof(containers) / sizeof(containers[0]); i++)
+        if (containers[i].proc == cmd->proc)
+            return &containers[i];
+    return NULL;
+}
+
 static int subcommand_arity_of(const mcommand *cmd, const marg *sub)
 {
-    command_proc *p = cmd->proc;
-    if (p == clientCommand) return client_subcommand_arity(sub);
-    if (p == configCommand) return config_subcommand_arity(sub);
-    if (p == objectCommand) return object_subcommand_arity(sub);
-    if (p == pubsubCommand) return pubsub_subcommand_arity(sub);
-    if (p == slowlogCommand) return slowlog_subcommand_arity(sub);
-    if (p == latencyCommand) return latency_subcommand_arity(sub);
-    if (p == memoryCommand) return memory_subcommand_arity(sub);
-    assert(p == commandCommand && "a container without a subcommand table");
-    return command_subcommand_arity(sub);
+    const container *k = container_of(cmd);
+    assert(k != NULL && "a container without a subcommand table");
+    return k->arity(sub);
 }
 
-/* OBJECT, PUBSUB, MEMORY and COMMAND have no administrative subcommand in Redis 7.0;
- * an unknown one never runs, so it is never shown. */
 int command_subcommand_is_admin(const mcommand *cmd, const marg *sub)
 {
-    command_proc *p = cmd->proc;
-    if (p == clientCommand) return client_subcommand_is_admin(sub);
-    if (p == configCommand) return config_subcommand_is_admin(sub);
-    if (p == slowlogCommand) return slowlog_subcommand_is_admin(sub);
-    if (p == latencyCommand) return latency_subcommand_is_admin(sub);
-    return 0;
+    const container *k = container_of(cmd);
+    return k != NULL && k->is_admin != NULL && k->is_admin(sub);
 }
 
-/* The containers with subcommand tables (COMMAND alone is a command of its
- * own; with arguments, a container). Pointer compares: every command line
- * with arguments asks. */
+/* COMMAND alone is a command of its own; with arguments, a container. */
 int command_has_subcommands(const mcommand *cmd)
 {
-    command_proc *p = cmd->proc;
-    return p == clientCommand || p == configCommand || p == objectCommand ||
-           p == pubsubCommand || p == slowlogCommand || p == latencyCommand ||
-           p == memoryCommand || p == commandCommand;
+    return container_of(cmd) != NULL;
 }
 
 /* The name Redis 7 gives a command line in errors: "config|get" for a
