@@ -12,6 +12,7 @@
 #include "durable.h"
 #include "pause.h"
 
+#include <assert.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,18 +20,6 @@
 #define CLIENT_NAME_MAX (64 * 1024)   /* a name is one argument; keep it sane */
 
 /* ------------------------------------------------------------ helpers */
-
-static void reply_err_subcommand_arity(client *c, const char *container, const marg *sub)
-{
-    char name[64];
-    size_t n = sub->len < sizeof(name) - 1 ? sub->len : sizeof(name) - 1;
-    for (size_t i = 0; i < n; i++) {
-        char ch = sub->ptr[i];
-        name[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
-    }
-    name[n] = '\0';
-    reply_error_fmt(c, "ERR wrong number of arguments for '%s|%s' command", container, name);
-}
 
 /* Redis allows '!'..'~' only: names show up in CLIENT LIST lines, which
  * are space separated. */
@@ -609,13 +598,6 @@ static void client_reply_cmd(client *c)
     }
 }
 
-typedef struct client_sub {
-    const char *name;
-    int arity;                          /* as command arity: >0 exact, <0 at least */
-    int admin;
-    void (*fn)(client *c);
-} client_sub;
-
 static void client_id_cmd(client *c) { reply_ll(c, (long long)c->id); }
 static void client_getname_cmd(client *c) {
     if (c->name) reply_bulk(c, c->name, sds_len(c->name));
@@ -689,8 +671,7 @@ static void client_unpause_cmd(client *c)
 static void client_noevict_cmd(client *c) { client_flag_onoff(c, CLIENT_NO_EVICT); }
 static void client_notouch_cmd(client *c) { client_flag_onoff(c, CLIENT_NO_TOUCH); }
 
-/* admin: Redis 7.0 flags the subcommand administrative (MONITOR hides it). */
-static const client_sub client_subs[] = {
+static const subcommand client_subs[] = {
     {"id", 2, 0, client_id_cmd},
     {"info", 2, 0, client_info_cmd},
     {"list", -2, 1, client_list_cmd},
@@ -708,41 +689,26 @@ static const client_sub client_subs[] = {
     {"help", 2, 0, client_help_cmd},
 };
 
-static const client_sub *client_sub_find(const marg *sub)
+static const subcommand *client_sub_find(const marg *sub)
 {
-    for (size_t i = 0; i < sizeof(client_subs) / sizeof(client_subs[0]); i++)
-        if (arg_equals(sub, client_subs[i].name))
-            return &client_subs[i];
-    return NULL;
+    return subcommand_find(client_subs, SUBCOMMANDS_N(client_subs), sub);
 }
 
 int client_subcommand_is_admin(const marg *sub)
 {
-    const client_sub *s = client_sub_find(sub);
+    const subcommand *s = client_sub_find(sub);
     return s != NULL && s->admin;
 }
 
 int client_subcommand_arity(const marg *sub)
 {
-    const client_sub *s = client_sub_find(sub);
+    const subcommand *s = client_sub_find(sub);
     return s != NULL ? s->arity : 0;
 }
 
 void clientCommand(client *c)
 {
-    const marg *sub = &c->argv[1];
-    for (size_t i = 0; i < sizeof(client_subs) / sizeof(client_subs[0]); i++) {
-        const client_sub *s = &client_subs[i];
-        if (!arg_equals(sub, s->name))
-            continue;
-        int ok = s->arity > 0 ? c->argc == s->arity : c->argc >= -s->arity;
-        if (!ok) {
-            reply_err_subcommand_arity(c, "client", sub);
-            return;
-        }
-        s->fn(c);
-        return;
-    }
-    int n = sub->len > 128 ? 128 : (int)sub->len;
-    reply_error_fmt(c, "ERR unknown subcommand '%.*s'. Try CLIENT HELP.", n, sub->ptr);
+    const subcommand *s = client_sub_find(&c->argv[1]);
+    assert(s != NULL && "the dispatcher refuses unknown CLIENT subcommands");
+    s->fn(c);
 }

@@ -226,12 +226,7 @@ static void latency_help_command(client *c)
 /* Subcommand arities, as Redis 7.0 declares them; the dispatcher refuses
  * unknown subcommands and wrong counts before the handler runs.
  * admin: Redis 7.0 flags the subcommand administrative (MONITOR hides it). */
-static const struct {
-    const char *name;
-    int arity;
-    int admin;
-    void (*fn)(client *c);
-} latency_subs[] = {
+static const subcommand latency_subs[] = {
     {"latest", 2, 1, latency_latest_command},
     {"history", 3, 1, latency_history_command},
     {"reset", -2, 1, latency_reset_command},
@@ -240,31 +235,22 @@ static const struct {
     {"doctor", 2, 1, latency_doctor_command},
     {"help", 2, 0, latency_help_command},
 };
-#define LATENCY_SUBS_N (sizeof(latency_subs) / sizeof(latency_subs[0]))
 
 int latency_subcommand_is_admin(const marg *sub)
 {
-    for (size_t i = 0; i < LATENCY_SUBS_N; i++)
-        if (arg_equals(sub, latency_subs[i].name))
-            return latency_subs[i].admin;
-    return 0;
+    const subcommand *s = subcommand_find(latency_subs, SUBCOMMANDS_N(latency_subs), sub);
+    return s != NULL && s->admin;
 }
 
 int latency_subcommand_arity(const marg *sub)
 {
-    for (size_t i = 0; i < LATENCY_SUBS_N; i++)
-        if (arg_equals(sub, latency_subs[i].name))
-            return latency_subs[i].arity;
-    return 0;
+    const subcommand *s = subcommand_find(latency_subs, SUBCOMMANDS_N(latency_subs), sub);
+    return s != NULL ? s->arity : 0;
 }
 
 void latencyCommand(client *c)
 {
-    for (size_t i = 0; i < LATENCY_SUBS_N; i++) {
-        if (arg_equals(&c->argv[1], latency_subs[i].name)) {
-            latency_subs[i].fn(c);
-            return;
-        }
-    }
-    assert(0 && "the dispatcher refuses unknown LATENCY subcommands");
+    const subcommand *s = subcommand_find(latency_subs, SUBCOMMANDS_N(latency_subs), &c->argv[1]);
+    assert(s != NULL && "the dispatcher refuses unknown LATENCY subcommands");
+    s->fn(c);
 }

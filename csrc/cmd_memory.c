@@ -273,35 +273,24 @@ static void memory_help_command(client *c)
 /* Subcommand arities, as Redis 7.0 declares them; the dispatcher refuses
  * unknown subcommands and wrong counts before the handler runs. None is
  * administrative in Redis 7.0 (MONITOR shows them all). */
-static const struct {
-    const char *name;
-    int arity;
-    void (*fn)(client *c);
-} memory_subs[] = {
-    {"usage", -3, memory_usage_command},
-    {"stats", 2, memory_stats_command},
-    {"doctor", 2, memory_doctor_command},
-    {"malloc-stats", 2, memory_malloc_stats_command},
-    {"purge", 2, memory_purge_command},
-    {"help", 2, memory_help_command},
+static const subcommand memory_subs[] = {
+    {"usage", -3, 0, memory_usage_command},
+    {"stats", 2, 0, memory_stats_command},
+    {"doctor", 2, 0, memory_doctor_command},
+    {"malloc-stats", 2, 0, memory_malloc_stats_command},
+    {"purge", 2, 0, memory_purge_command},
+    {"help", 2, 0, memory_help_command},
 };
-#define MEMORY_SUBS_N (sizeof(memory_subs) / sizeof(memory_subs[0]))
 
 int memory_subcommand_arity(const marg *sub)
 {
-    for (size_t i = 0; i < MEMORY_SUBS_N; i++)
-        if (arg_equals(sub, memory_subs[i].name))
-            return memory_subs[i].arity;
-    return 0;
+    const subcommand *s = subcommand_find(memory_subs, SUBCOMMANDS_N(memory_subs), sub);
+    return s != NULL ? s->arity : 0;
 }
 
 void memoryCommand(client *c)
 {
-    for (size_t i = 0; i < MEMORY_SUBS_N; i++) {
-        if (arg_equals(&c->argv[1], memory_subs[i].name)) {
-            memory_subs[i].fn(c);
-            return;
-        }
-    }
-    assert(0 && "the dispatcher refuses unknown MEMORY subcommands");
+    const subcommand *s = subcommand_find(memory_subs, SUBCOMMANDS_N(memory_subs), &c->argv[1]);
+    assert(s != NULL && "the dispatcher refuses unknown MEMORY subcommands");
+    s->fn(c);
 }

@@ -134,42 +134,28 @@ static void slowlog_help_command(client *c)
 /* Subcommand arities, as Redis 7.0 declares them; the dispatcher refuses
  * unknown subcommands and wrong counts before the handler runs. */
 /* admin: Redis 7.0 flags the subcommand administrative (MONITOR hides it). */
-static const struct {
-    const char *name;
-    int arity;
-    int admin;
-    void (*fn)(client *c);
-} slowlog_subs[] = {
+static const subcommand slowlog_subs[] = {
     {"get", -2, 1, slowlog_get_command},
     {"len", 2, 1, slowlog_len_command},
     {"reset", 2, 1, slowlog_reset_command},
     {"help", 2, 0, slowlog_help_command},
 };
-#define SLOWLOG_SUBS_N (sizeof(slowlog_subs) / sizeof(slowlog_subs[0]))
 
 int slowlog_subcommand_is_admin(const marg *sub)
 {
-    for (size_t i = 0; i < SLOWLOG_SUBS_N; i++)
-        if (arg_equals(sub, slowlog_subs[i].name))
-            return slowlog_subs[i].admin;
-    return 0;
+    const subcommand *s = subcommand_find(slowlog_subs, SUBCOMMANDS_N(slowlog_subs), sub);
+    return s != NULL && s->admin;
 }
 
 int slowlog_subcommand_arity(const marg *sub)
 {
-    for (size_t i = 0; i < SLOWLOG_SUBS_N; i++)
-        if (arg_equals(sub, slowlog_subs[i].name))
-            return slowlog_subs[i].arity;
-    return 0;
+    const subcommand *s = subcommand_find(slowlog_subs, SUBCOMMANDS_N(slowlog_subs), sub);
+    return s != NULL ? s->arity : 0;
 }
 
 void slowlogCommand(client *c)
 {
-    for (size_t i = 0; i < SLOWLOG_SUBS_N; i++) {
-        if (arg_equals(&c->argv[1], slowlog_subs[i].name)) {
-            slowlog_subs[i].fn(c);
-            return;
-        }
-    }
-    assert(0 && "the dispatcher refuses unknown SLOWLOG subcommands");
+    const subcommand *s = subcommand_find(slowlog_subs, SUBCOMMANDS_N(slowlog_subs), &c->argv[1]);
+    assert(s != NULL && "the dispatcher refuses unknown SLOWLOG subcommands");
+    s->fn(c);
 }

@@ -487,56 +487,37 @@ static void config_help_command(client *c)
     for (int i = 0; i < n; i++) reply_status(c, help[i]);
 }
 
-/* admin: Redis 7.0 flags the subcommand administrative (MONITOR hides it). */
-static const struct {
-    const char *name;
-    int arity;
-    int admin;
-    void (*fn)(client *c);
-} config_subs[] = {
+/* There is no config file to rewrite. */
+static void config_rewrite_command(client *c)
+{
+    reply_error(c, "ERR The server is running without a config file");
+}
+
+static const subcommand config_subs[] = {
     {"get", -3, 1, config_get_command},
     {"set", -4, 1, config_set_command},
     {"resetstat", 2, 1, config_resetstat_command},
-    {"rewrite", 2, 1, NULL},
+    {"rewrite", 2, 1, config_rewrite_command},
     {"help", 2, 0, config_help_command},
 };
 
 int config_subcommand_is_admin(const marg *sub)
 {
-    for (size_t i = 0; i < sizeof(config_subs) / sizeof(config_subs[0]); i++)
-        if (arg_equals(sub, config_subs[i].name))
-            return config_subs[i].admin;
-    return 0;
+    const subcommand *s = subcommand_find(config_subs, SUBCOMMANDS_N(config_subs), sub);
+    return s != NULL && s->admin;
 }
 
 int config_subcommand_arity(const marg *sub)
 {
-    for (size_t i = 0; i < sizeof(config_subs) / sizeof(config_subs[0]); i++)
-        if (arg_equals(sub, config_subs[i].name))
-            return config_subs[i].arity;
-    return 0;
+    const subcommand *s = subcommand_find(config_subs, SUBCOMMANDS_N(config_subs), sub);
+    return s != NULL ? s->arity : 0;
 }
 
 void configCommand(client *c)
 {
-    const marg *sub = &c->argv[1];
-    for (size_t i = 0; i < sizeof(config_subs) / sizeof(config_subs[0]); i++) {
-        if (!arg_equals(sub, config_subs[i].name)) continue;
-        int ar = config_subs[i].arity;
-        if ((ar > 0 && c->argc != ar) || (ar < 0 && c->argc < -ar)) {
-            reply_error_fmt(c, "ERR wrong number of arguments for 'config|%s' command",
-                            config_subs[i].name);
-            return;
-        }
-        if (config_subs[i].fn == NULL) {
-            reply_error(c, "ERR The server is running without a config file");
-            return;
-        }
-        config_subs[i].fn(c);
-        return;
-    }
-    int n = sub->len > 128 ? 128 : (int)sub->len;
-    reply_error_fmt(c, "ERR unknown subcommand '%.*s'. Try CONFIG HELP.", n, sub->ptr);
+    const subcommand *s = subcommand_find(config_subs, SUBCOMMANDS_N(config_subs), &c->argv[1]);
+    assert(s != NULL && "the dispatcher refuses unknown CONFIG subcommands");
+    s->fn(c);
 }
 
 /* requirepass set: a connection must AUTH before anything but AUTH, HELLO,

@@ -372,6 +372,19 @@ typedef struct mcommand {
 extern const mcommand command_table[];
 extern const int command_count;
 
+/* One row of a container's subcommand table (CLIENT, CONFIG, PUBSUB,
+ * SLOWLOG, LATENCY, MEMORY). The dispatcher refuses an unknown subcommand
+ * or a wrong argument count before the container's handler runs fn. */
+typedef struct subcommand {
+    const char *name;           /* lower case */
+    int arity;                  /* as a command's: > 0 exact, < 0 at least -arity */
+    int admin;                  /* Redis 7.0 flags it administrative: MONITOR hides it */
+    command_proc *fn;
+} subcommand;
+#define SUBCOMMANDS_N(table) (sizeof(table) / sizeof((table)[0]))
+/* The row of table named sub (case-insensitive), or NULL (util.c). */
+const subcommand *subcommand_find(const subcommand *table, size_t n, const marg *sub);
+
 void commands_init(void);
 const mcommand *command_lookup(const char *name, size_t len);  /* case-insensitive */
 /* "config|get" for a container's known subcommand, else the command's name (outlen >= 64). */

@@ -556,42 +556,24 @@ static void pubsub_shardnumsub_sub(client *c)
     }
 }
 
-static const struct {
-    const char *name;
-    int arity;                   /* as a command's: > 0 exact, < 0 at least */
-    void (*fn)(client *c);
-} pubsub_subs[] = {
-    {"channels", -2, pubsub_channels_sub},
-    {"numsub", -2, pubsub_numsub_sub},
-    {"numpat", 2, pubsub_numpat_sub},
-    {"shardchannels", -2, pubsub_shardchannels_sub},
-    {"shardnumsub", -2, pubsub_shardnumsub_sub},
-    {"help", 2, pubsub_help_sub},
+static const subcommand pubsub_subs[] = {
+    {"channels", -2, 0, pubsub_channels_sub},
+    {"numsub", -2, 0, pubsub_numsub_sub},
+    {"numpat", 2, 0, pubsub_numpat_sub},
+    {"shardchannels", -2, 0, pubsub_shardchannels_sub},
+    {"shardnumsub", -2, 0, pubsub_shardnumsub_sub},
+    {"help", 2, 0, pubsub_help_sub},
 };
 
 int pubsub_subcommand_arity(const marg *sub)
 {
-    for (size_t i = 0; i < sizeof(pubsub_subs) / sizeof(pubsub_subs[0]); i++)
-        if (arg_equals(sub, pubsub_subs[i].name))
-            return pubsub_subs[i].arity;
-    return 0;
+    const subcommand *s = subcommand_find(pubsub_subs, SUBCOMMANDS_N(pubsub_subs), sub);
+    return s != NULL ? s->arity : 0;
 }
 
 void pubsubCommand(client *c)
 {
-    const marg *sub = &c->argv[1];
-    for (size_t i = 0; i < sizeof(pubsub_subs) / sizeof(pubsub_subs[0]); i++) {
-        if (!arg_equals(sub, pubsub_subs[i].name))
-            continue;
-        int ar = pubsub_subs[i].arity;
-        if ((ar > 0 && c->argc != ar) || (ar < 0 && c->argc < -ar)) {
-            reply_error_fmt(c, "ERR wrong number of arguments for 'pubsub|%s' command",
-                            pubsub_subs[i].name);
-            return;
-        }
-        pubsub_subs[i].fn(c);
-        return;
-    }
-    int n = sub->len > 128 ? 128 : (int)sub->len;
-    reply_error_fmt(c, "ERR unknown subcommand '%.*s'. Try PUBSUB HELP.", n, sub->ptr);
+    const subcommand *s = subcommand_find(pubsub_subs, SUBCOMMANDS_N(pubsub_subs), &c->argv[1]);
+    assert(s != NULL && "the dispatcher refuses unknown PUBSUB subcommands");
+    s->fn(c);
 }

@@ -309,6 +309,14 @@ int arg_equals(const marg *a, const char *lower_cstr)
     return 1;
 }
 
+const subcommand *subcommand_find(const subcommand *table, size_t n, const marg *sub)
+{
+    for (size_t i = 0; i < n; i++)
+        if (arg_equals(sub, table[i].name))
+            return &table[i];
+    return NULL;
+}
+
 int arg_get_ll(client *c, const marg *a, long long *out, const char *err)
 {
     if (string2ll(a->ptr, a->len, out)) return 0;
