@@ -199,6 +199,25 @@ def redis_server():
 
 
 @pytest.fixture
+def debug_pair():
+    """A fresh node and a fresh redis-server that allows DEBUG (DEBUG SLEEP
+    makes slow commands), with raw connections to both: for the per-server
+    logs and counters (SLOWLOG, LATENCY, MEMORY) that other tests' commands
+    would disturb."""
+    from helpers import Pair, RawConn
+    node = start_node()
+    ref = start_redis("--enable-debug-command", "yes")
+    a, b = RawConn(node.host, node.port), RawConn(ref.host, ref.port)
+    try:
+        yield Pair(a, b)
+    finally:
+        a.close()
+        b.close()
+        node.stop()
+        ref.stop()
+
+
+@pytest.fixture
 def redis_cli():
     path = redis_cli_path()
     if path is None:

@@ -10,24 +10,8 @@ import time
 
 import pytest
 
-from conftest import start_node, start_redis
-from helpers import Pair, RawConn, decode_one, wait_until
+from helpers import RawConn, decode_one, wait_until
 
-
-@pytest.fixture
-def lpair():
-    """A node and a redis-server that allows DEBUG (DEBUG SLEEP makes slow
-    commands), with raw connections to both."""
-    node = start_node()
-    ref = start_redis("--enable-debug-command", "yes")
-    a, b = RawConn(node.host, node.port), RawConn(ref.host, ref.port)
-    try:
-        yield Pair(a, b)
-    finally:
-        a.close()
-        b.close()
-        node.stop()
-        ref.stop()
 
 
 # ------------------------------------------------------------ the command
@@ -54,30 +38,30 @@ ERROR_LINES = [
 
 
 @pytest.mark.parametrize("line", ERROR_LINES, ids=lambda l: " ".join(l)[:40])
-def test_errors_same_as_redis(lpair, line):
-    assert lpair.check(*line).startswith(b"-")
+def test_errors_same_as_redis(debug_pair, line):
+    assert debug_pair.check(*line).startswith(b"-")
 
 
-def test_help_and_empty_replies(lpair):
-    lpair.check("LATENCY", "HELP")
-    lpair.check("latency", "Help")
-    lpair.check("CONFIG", "GET", "latency-monitor-threshold")      # 0: off
-    lpair.check("LATENCY", "RESET")
-    assert lpair.check("LATENCY", "LATEST") == b"*0\r\n"
-    assert lpair.check("LATENCY", "HISTORY", "command") == b"*0\r\n"
-    assert lpair.check("LATENCY", "RESET", "command", "nosuch") == b":0\r\n"
-    assert lpair.check("LATENCY", "HISTOGRAM", "nosuch", "get|x", "config|nosuch") == b"*0\r\n"
-    lpair.hello3()
-    assert lpair.check("LATENCY", "LATEST") == b"*0\r\n"
-    assert lpair.check("LATENCY", "HISTOGRAM", "nosuch") == b"%0\r\n"
+def test_help_and_empty_replies(debug_pair):
+    debug_pair.check("LATENCY", "HELP")
+    debug_pair.check("latency", "Help")
+    debug_pair.check("CONFIG", "GET", "latency-monitor-threshold")      # 0: off
+    debug_pair.check("LATENCY", "RESET")
+    assert debug_pair.check("LATENCY", "LATEST") == b"*0\r\n"
+    assert debug_pair.check("LATENCY", "HISTORY", "command") == b"*0\r\n"
+    assert debug_pair.check("LATENCY", "RESET", "command", "nosuch") == b":0\r\n"
+    assert debug_pair.check("LATENCY", "HISTOGRAM", "nosuch", "get|x", "config|nosuch") == b"*0\r\n"
+    debug_pair.hello3()
+    assert debug_pair.check("LATENCY", "LATEST") == b"*0\r\n"
+    assert debug_pair.check("LATENCY", "HISTOGRAM", "nosuch") == b"%0\r\n"
 
 
-def test_threshold_config(lpair):
-    lpair.check("CONFIG", "SET", "latency-monitor-threshold", "9223372036854775807")
-    lpair.check("CONFIG", "GET", "latency-monitor-threshold")
-    lpair.check("CONFIG", "SET", "latency-monitor-threshold", "50")
-    lpair.check("CONFIG", "GET", "latency-monitor*")
-    lpair.check("CONFIG", "SET", "latency-monitor-threshold", "0")
+def test_threshold_config(debug_pair):
+    debug_pair.check("CONFIG", "SET", "latency-monitor-threshold", "9223372036854775807")
+    debug_pair.check("CONFIG", "GET", "latency-monitor-threshold")
+    debug_pair.check("CONFIG", "SET", "latency-monitor-threshold", "50")
+    debug_pair.check("CONFIG", "GET", "latency-monitor*")
+    debug_pair.check("CONFIG", "SET", "latency-monitor-threshold", "0")
 
 
 def latest(conn):
@@ -100,21 +84,21 @@ def history(conn, event):
     return rows
 
 
-def test_nothing_recorded_while_off(lpair):
-    lpair.check("LATENCY", "RESET")
-    lpair.check("DEBUG", "SLEEP", "0.06")
-    assert latest(lpair.node) == latest(lpair.ref) == {}
+def test_nothing_recorded_while_off(debug_pair):
+    debug_pair.check("LATENCY", "RESET")
+    debug_pair.check("DEBUG", "SLEEP", "0.06")
+    assert latest(debug_pair.node) == latest(debug_pair.ref) == {}
 
 
-def test_slow_command_recorded(lpair):
+def test_slow_command_recorded(debug_pair):
     """A DEBUG SLEEP 0.1 shows as a "command" spike of >= 100 ms once the
     threshold is 50; one of 0.01 does not."""
-    lpair.check("CONFIG", "SET", "latency-monitor-threshold", "50")
-    lpair.check("LATENCY", "RESET")
-    lpair.check("DEBUG", "SLEEP", "0.01")
-    assert latest(lpair.node) == latest(lpair.ref) == {}
-    lpair.check("DEBUG", "SLEEP", "0.1")
-    for conn in (lpair.node, lpair.ref):
+    debug_pair.check("CONFIG", "SET", "latency-monitor-threshold", "50")
+    debug_pair.check("LATENCY", "RESET")
+    debug_pair.check("DEBUG", "SLEEP", "0.01")
+    assert latest(debug_pair.node) == latest(debug_pair.ref) == {}
+    debug_pair.check("DEBUG", "SLEEP", "0.1")
+    for conn in (debug_pair.node, debug_pair.ref):
         got = latest(conn)
         assert list(got) == [b"command"], got
         when, ms, max_ms = got[b"command"]
@@ -122,53 +106,53 @@ def test_slow_command_recorded(lpair):
         assert history(conn, "command") == [[when, ms]]
         assert history(conn, "fast-command") == []
     time.sleep(1.05)                           # a new second: a second sample
-    lpair.check("DEBUG", "SLEEP", "0.06")
-    for conn in (lpair.node, lpair.ref):
+    debug_pair.check("DEBUG", "SLEEP", "0.06")
+    for conn in (debug_pair.node, debug_pair.ref):
         h = history(conn, "command")
         assert len(h) == 2 and h[0][0] < h[1][0] and 60 <= h[1][1] < h[0][1], h
         when, ms, max_ms = latest(conn)[b"command"]
         assert (when, ms) == tuple(h[1]) and max_ms == h[0][1]
     # RESET names the events it forgot
-    assert lpair.check("LATENCY", "RESET", "command", "command", "nosuch") == b":1\r\n"
-    assert lpair.check("LATENCY", "LATEST") == b"*0\r\n"
+    assert debug_pair.check("LATENCY", "RESET", "command", "command", "nosuch") == b":1\r\n"
+    assert debug_pair.check("LATENCY", "LATEST") == b"*0\r\n"
 
 
-def test_slow_fast_command_recorded(lpair):
+def test_slow_fast_command_recorded(debug_pair):
     """MGET is CMD_FAST: a slow one is a "fast-command" spike."""
     keys = [f"k{i}" for i in range(150000)]
     for i in range(0, len(keys), 5000):
         pairs = [x for k in keys[i:i + 5000] for x in (k, "v")]
-        lpair.both("MSET", *pairs)
-    lpair.check("CONFIG", "SET", "latency-monitor-threshold", "1")
-    lpair.check("LATENCY", "RESET")
-    lpair.both("MGET", *keys)
-    for conn in (lpair.node, lpair.ref):
+        debug_pair.both("MSET", *pairs)
+    debug_pair.check("CONFIG", "SET", "latency-monitor-threshold", "1")
+    debug_pair.check("LATENCY", "RESET")
+    debug_pair.both("MGET", *keys)
+    for conn in (debug_pair.node, debug_pair.ref):
         got = latest(conn)
         assert b"fast-command" in got and b"command" not in got, got
 
 
-def test_resp3_shapes(lpair):
-    lpair.check("CONFIG", "SET", "latency-monitor-threshold", "50")
-    lpair.check("LATENCY", "RESET")
-    lpair.check("DEBUG", "SLEEP", "0.06")
-    lpair.hello3()
-    a, b = lpair.call("LATENCY", "LATEST")
+def test_resp3_shapes(debug_pair):
+    debug_pair.check("CONFIG", "SET", "latency-monitor-threshold", "50")
+    debug_pair.check("LATENCY", "RESET")
+    debug_pair.check("DEBUG", "SLEEP", "0.06")
+    debug_pair.hello3()
+    a, b = debug_pair.call("LATENCY", "LATEST")
     assert a[:4] == b[:4] == b"*1\r\n"            # an array of arrays in RESP3 too
-    assert latest(lpair.node).keys() == latest(lpair.ref).keys() == {b"command"}
-    a, b = lpair.call("LATENCY", "HISTORY", "command")
+    assert latest(debug_pair.node).keys() == latest(debug_pair.ref).keys() == {b"command"}
+    a, b = debug_pair.call("LATENCY", "HISTORY", "command")
     assert a[:8] == b[:8] == b"*1\r\n*2\r\n"
 
 
 # ------------------------------------------------------------ DOCTOR, GRAPH
 
 @pytest.mark.parametrize("resp3", [False, True], ids=["resp2", "resp3"])
-def test_doctor_without_spikes(lpair, resp3):
+def test_doctor_without_spikes(debug_pair, resp3):
     if resp3:
-        lpair.hello3()                          # a verbatim string in RESP3
-    lpair.check("LATENCY", "RESET")
-    assert b"I'm sorry, Dave" in lpair.check("LATENCY", "DOCTOR")             # monitor off
-    lpair.check("CONFIG", "SET", "latency-monitor-threshold", "50")
-    assert b"no latency spike was observed" in lpair.check("LATENCY", "DOCTOR")
+        debug_pair.hello3()                          # a verbatim string in RESP3
+    debug_pair.check("LATENCY", "RESET")
+    assert b"I'm sorry, Dave" in debug_pair.check("LATENCY", "DOCTOR")             # monitor off
+    debug_pair.check("CONFIG", "SET", "latency-monitor-threshold", "50")
+    assert b"no latency spike was observed" in debug_pair.check("LATENCY", "DOCTOR")
 
 
 NUMBERS = re.compile(rb"\d+(\.\d+)?")
@@ -186,23 +170,23 @@ def graph_rows(conn, event):
 
 
 @pytest.mark.parametrize("slowlog", ["10000", "-1", "100000"])
-def test_doctor_and_graph_after_spikes(lpair, slowlog):
+def test_doctor_and_graph_after_spikes(debug_pair, slowlog):
     """Redis' words for a slow command, with the slow log's advice for each
     setting; the graph of a 100 ms spike and, a second later, a 60 ms one."""
-    lpair.check("CONFIG", "SET", "slowlog-log-slower-than", slowlog)
-    lpair.check("CONFIG", "SET", "latency-monitor-threshold", "50")
-    lpair.check("LATENCY", "RESET")
-    lpair.check("DEBUG", "SLEEP", "0.1")
+    debug_pair.check("CONFIG", "SET", "slowlog-log-slower-than", slowlog)
+    debug_pair.check("CONFIG", "SET", "latency-monitor-threshold", "50")
+    debug_pair.check("LATENCY", "RESET")
+    debug_pair.check("DEBUG", "SLEEP", "0.1")
     time.sleep(1.05)
-    lpair.check("DEBUG", "SLEEP", "0.06")
-    a, b = masked_doctor(lpair.node), masked_doctor(lpair.ref)
+    debug_pair.check("DEBUG", "SLEEP", "0.06")
+    a, b = masked_doctor(debug_pair.node), masked_doctor(debug_pair.ref)
     assert a == b
     assert b"\nN. command: N latency spikes (average Nms, mean deviation Nms, period N sec)" in a
-    a, b = graph_rows(lpair.node, "command"), graph_rows(lpair.ref, "command")
+    a, b = graph_rows(debug_pair.node, "command"), graph_rows(debug_pair.ref, "command")
     assert a == b
     assert a[2:7] == [b"# ", b"| ", b"| ", b"|_", b"  "], a        # 100 ms, then 60 ms
-    lpair.hello3()
-    a, b = lpair.call("LATENCY", "GRAPH", "command")
+    debug_pair.hello3()
+    a, b = debug_pair.call("LATENCY", "GRAPH", "command")
     assert a[:1] == b[:1] == b"=" and a.split(b"\r\n")[1][:4] == b"txt:"
 
 
@@ -246,30 +230,30 @@ def run_workload(p):
 
 
 @pytest.mark.parametrize("resp3", [False, True], ids=["resp2", "resp3"])
-def test_histogram_same_commands_as_redis(lpair, resp3):
+def test_histogram_same_commands_as_redis(debug_pair, resp3):
     if resp3:
-        lpair.hello3()
-    run_workload(lpair)
+        debug_pair.hello3()
+    run_workload(debug_pair)
     named = [("set",), ("SET", "get"), ("config|get",), ("CONFIG|GET",), ("set", "set"),
              ("nosuch", "set"), ("config|nosuch", "get|x", "client"), ("command",)]
     for names in named:
-        a, b = histograms(lpair.node, *names), histograms(lpair.ref, *names)
+        a, b = histograms(debug_pair.node, *names), histograms(debug_pair.ref, *names)
         assert a == b, names
     # a container stands for its subcommands (in Redis' hash order)
-    a, b = histograms(lpair.node, "config"), histograms(lpair.ref, "config")
+    a, b = histograms(debug_pair.node, "config"), histograms(debug_pair.ref, "config")
     assert sorted(a) == sorted(b) == [(b"config|get", 1), (b"config|resetstat", 1)]
-    a, b = histograms(lpair.node, "set", "get"), histograms(lpair.ref, "set", "get")
+    a, b = histograms(debug_pair.node, "set", "get"), histograms(debug_pair.ref, "set", "get")
     assert a == b == [(b"set", 2), (b"get", 1)]
     # all of them: the same commands (Redis lists them in its hash order)
-    a, b = histograms(lpair.node), histograms(lpair.ref)
+    a, b = histograms(debug_pair.node), histograms(debug_pair.ref)
     assert sorted(a) == sorted(b), (a, b)
     assert (b"config|resetstat", 1) in a and (b"latency|histogram", len(named) + 2) in a
 
 
-def test_histogram_resetstat_forgets(lpair):
-    run_workload(lpair)
-    lpair.check("CONFIG", "RESETSTAT")
-    a, b = histograms(lpair.node, "set", "get"), histograms(lpair.ref, "set", "get")
+def test_histogram_resetstat_forgets(debug_pair):
+    run_workload(debug_pair)
+    debug_pair.check("CONFIG", "RESETSTAT")
+    a, b = histograms(debug_pair.node, "set", "get"), histograms(debug_pair.ref, "set", "get")
     assert a == b == []
 
 

@@ -9,22 +9,8 @@ import time
 
 import pytest
 
-from conftest import start_node, start_redis
-from helpers import Pair, RawConn, decode_one, node_is_redis
+from helpers import decode_one, node_is_redis
 
-
-@pytest.fixture
-def mpair():
-    node = start_node()
-    ref = start_redis("--enable-debug-command", "yes")
-    a, b = RawConn(node.host, node.port), RawConn(ref.host, ref.port)
-    try:
-        yield Pair(a, b)
-    finally:
-        a.close()
-        b.close()
-        node.stop()
-        ref.stop()
 
 
 ERROR_LINES = [
@@ -49,46 +35,46 @@ ERROR_LINES = [
 
 
 @pytest.mark.parametrize("line", ERROR_LINES, ids=lambda l: " ".join(l)[:40])
-def test_errors_same_as_redis(mpair, line):
-    mpair.check("SET", "k", "v")
-    assert mpair.check(*line).startswith(b"-")
+def test_errors_same_as_redis(debug_pair, line):
+    debug_pair.check("SET", "k", "v")
+    assert debug_pair.check(*line).startswith(b"-")
 
 
-def test_same_replies(mpair):
-    mpair.check("MEMORY", "HELP")
-    mpair.check("memory", "Help")
-    assert mpair.check("MEMORY", "USAGE", "nokey") == b"$-1\r\n"
-    assert mpair.check("MEMORY", "USAGE", "nokey", "SAMPLES", "0") == b"$-1\r\n"
-    assert mpair.check("MEMORY", "USAGE", "nokey", "samples", "1", "SAMPLES", "2") == b"$-1\r\n"
-    assert mpair.check("MEMORY", "PURGE") == b"+OK\r\n"
-    mpair.check("COMMAND", "GETKEYS", "MEMORY", "USAGE", "k", "SAMPLES", "5")
-    mpair.check("COMMAND", "GETKEYS", "MEMORY", "STATS")
-    mpair.check("COMMAND", "GETKEYS", "MEMORY", "USAGE")
-    mpair.hello3()
-    assert mpair.check("MEMORY", "USAGE", "nokey") == b"_\r\n"
+def test_same_replies(debug_pair):
+    debug_pair.check("MEMORY", "HELP")
+    debug_pair.check("memory", "Help")
+    assert debug_pair.check("MEMORY", "USAGE", "nokey") == b"$-1\r\n"
+    assert debug_pair.check("MEMORY", "USAGE", "nokey", "SAMPLES", "0") == b"$-1\r\n"
+    assert debug_pair.check("MEMORY", "USAGE", "nokey", "samples", "1", "SAMPLES", "2") == b"$-1\r\n"
+    assert debug_pair.check("MEMORY", "PURGE") == b"+OK\r\n"
+    debug_pair.check("COMMAND", "GETKEYS", "MEMORY", "USAGE", "k", "SAMPLES", "5")
+    debug_pair.check("COMMAND", "GETKEYS", "MEMORY", "STATS")
+    debug_pair.check("COMMAND", "GETKEYS", "MEMORY", "USAGE")
+    debug_pair.hello3()
+    assert debug_pair.check("MEMORY", "USAGE", "nokey") == b"_\r\n"
 
 
-def test_malloc_stats_as_libc_redis(mpair):
+def test_malloc_stats_as_libc_redis(debug_pair):
     """Redis built with libc malloc has no allocator report to give."""
     if node_is_redis():
         pytest.skip("Debian's redis-server is built with jemalloc")
-    assert (mpair.node.call("MEMORY", "MALLOC-STATS") ==
+    assert (debug_pair.node.call("MEMORY", "MALLOC-STATS") ==
             b"$45\r\nStats not supported for the current allocator\r\n")
 
 
-def test_doctor_on_an_empty_instance(mpair):
-    mpair.check("FLUSHALL")
-    mpair.check("MEMORY", "DOCTOR")
-    mpair.hello3()
-    assert mpair.check("MEMORY", "DOCTOR").startswith(b"=272\r\ntxt:Hi Sam, this instance is empty")
+def test_doctor_on_an_empty_instance(debug_pair):
+    debug_pair.check("FLUSHALL")
+    debug_pair.check("MEMORY", "DOCTOR")
+    debug_pair.hello3()
+    assert debug_pair.check("MEMORY", "DOCTOR").startswith(b"=272\r\ntxt:Hi Sam, this instance is empty")
 
 
-def test_doctor_with_data(mpair):
+def test_doctor_with_data(debug_pair):
     """Past 5 MB the report is either a clean bill of health or a list of
     issues, in Redis' words."""
     for i in range(0, 700, 50):
-        mpair.both("MSET", *[x for j in range(i, i + 50) for x in (f"k{j}", "x" * 10000)])
-    for conn in (mpair.node, mpair.ref):
+        debug_pair.both("MSET", *[x for j in range(i, i + 50) for x in (f"k{j}", "x" * 10000)])
+    for conn in (debug_pair.node, debug_pair.ref):
         text = decode_one(conn.call("MEMORY", "DOCTOR"))
         assert (text == b"Hi Sam, I can't find any memory issue in your instance. I can only "
                         b"account for what occurs on this base.\n" or
@@ -116,10 +102,10 @@ def fill(p):
 
 
 @pytest.mark.parametrize("side", ["node", "redis"])
-def test_usage_relations(mpair, side):
+def test_usage_relations(debug_pair, side):
     """What a client may rely on, on both servers."""
-    fill(mpair)
-    conn = mpair.node if side == "node" else mpair.ref
+    fill(debug_pair)
+    conn = debug_pair.node if side == "node" else debug_pair.ref
     assert usage(conn, "int") < usage(conn, "kb")
     assert usage(conn, "short") < usage(conn, "kb") < usage(conn, "mb")
     assert 1024 <= usage(conn, "kb") < 4096
@@ -132,21 +118,21 @@ def test_usage_relations(mpair, side):
         assert usage(conn, f"{t}10000", "SAMPLES", "1") > 0
 
 
-def test_usage_neither_expires_nor_counts(mpair):
+def test_usage_neither_expires_nor_counts(debug_pair):
     """MEMORY USAGE reads the keyspace as Redis does: an expired key not yet
     removed is still sized, and no hit or miss is counted."""
-    mpair.check("DEBUG", "SET-ACTIVE-EXPIRE", "0")
-    mpair.check("CONFIG", "RESETSTAT")
-    mpair.check("SET", "k", "v")
-    mpair.check("SET", "gone", "v", "PX", "1")
+    debug_pair.check("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+    debug_pair.check("CONFIG", "RESETSTAT")
+    debug_pair.check("SET", "k", "v")
+    debug_pair.check("SET", "gone", "v", "PX", "1")
     time.sleep(0.05)
-    mpair.check("MEMORY", "USAGE", "nokey")
-    for conn in (mpair.node, mpair.ref):
+    debug_pair.check("MEMORY", "USAGE", "nokey")
+    for conn in (debug_pair.node, debug_pair.ref):
         usage(conn, "k")
         usage(conn, "gone")                                  # expired, not yet removed
         info = conn.call("INFO", "stats").decode()
         assert "keyspace_hits:0\r\n" in info and "keyspace_misses:0\r\n" in info
-    assert mpair.check("EXISTS", "gone") == b":0\r\n"
+    assert debug_pair.check("EXISTS", "gone") == b":0\r\n"
 
 
 def stats(conn):
@@ -156,16 +142,16 @@ def stats(conn):
 
 
 @pytest.mark.parametrize("resp3", [False, True], ids=["resp2", "resp3"])
-def test_stats_keys_same_as_redis(mpair, resp3):
+def test_stats_keys_same_as_redis(debug_pair, resp3):
     if resp3:
-        mpair.hello3()
-    mpair.check("FLUSHALL")
-    empty_node, empty_ref = stats(mpair.node), stats(mpair.ref)
+        debug_pair.hello3()
+    debug_pair.check("FLUSHALL")
+    empty_node, empty_ref = stats(debug_pair.node), stats(debug_pair.ref)
     assert [k for k, _ in empty_node] == [k for k, _ in empty_ref]
     assert b"db.0" not in dict(empty_node)
-    fill(mpair)
-    mpair.check("EXPIRE", "int", "100")
-    a, b = stats(mpair.node), stats(mpair.ref)
+    fill(debug_pair)
+    debug_pair.check("EXPIRE", "int", "100")
+    a, b = stats(debug_pair.node), stats(debug_pair.ref)
     assert [k for k, _ in a] == [k for k, _ in b]
     for (k, va), (_, vb) in zip(a, b):
         assert type(va) is type(vb), (k, va, vb)          # ratios are doubles in RESP3

@@ -207,25 +207,30 @@ def test_reset_and_disconnect_stop_monitoring(node):
             conn.close()
 
 
+def monitor_while_silenced(srv, silence, then):
+    """A monitor sends `silence` (a CLIENT REPLY line), another client SETs
+    x, the monitor sends `then`, the other SETs y: what the monitor got."""
+    m = RawConn(srv.host, srv.port)
+    other = RawConn(srv.host, srv.port)
+    try:
+        assert m.call("MONITOR") == b"+OK\r\n"
+        m.send(*silence)
+        time.sleep(0.1)
+        other.call("SET", "x", "1")
+        m.send(*then)
+        time.sleep(0.1)
+        other.call("SET", "y", "2")
+        return masked(drain(m))
+    finally:
+        m.close()
+        other.close()
+
+
 def test_replies_off_drops_lines_like_redis(node, redis_server):
     """CLIENT REPLY OFF silences a monitor's lines too (they are replies,
     not pushes, in Redis 7.0)."""
-    outs = []
-    for srv in (node, redis_server):
-        m = RawConn(srv.host, srv.port)
-        other = RawConn(srv.host, srv.port)
-        try:
-            assert m.call("MONITOR") == b"+OK\r\n"
-            m.send("CLIENT", "REPLY", "OFF")
-            time.sleep(0.1)
-            other.call("SET", "x", "1")
-            m.send("CLIENT", "REPLY", "ON")
-            time.sleep(0.1)
-            other.call("SET", "y", "2")
-            outs.append(masked(drain(m)))
-        finally:
-            m.close()
-            other.close()
+    outs = [monitor_while_silenced(srv, ("CLIENT", "REPLY", "OFF"), ("CLIENT", "REPLY", "ON"))
+            for srv in (node, redis_server)]
     assert outs[0] == outs[1], outs
 
 
@@ -233,22 +238,8 @@ def test_reply_skip_mutes_lines_until_next_command_like_redis(node, redis_server
     """After CLIENT REPLY SKIP a monitor hears nothing until its next
     command has run (Redis 7.0 sets the mute when SKIP returns): neither
     other clients' lines meanwhile nor that command's reply and line."""
-    outs = []
-    for srv in (node, redis_server):
-        m = RawConn(srv.host, srv.port)
-        other = RawConn(srv.host, srv.port)
-        try:
-            assert m.call("MONITOR") == b"+OK\r\n"
-            m.send("CLIENT", "REPLY", "SKIP")
-            time.sleep(0.1)
-            other.call("SET", "x", "1")
-            m.send("PING", "skipped")
-            time.sleep(0.1)
-            other.call("SET", "y", "2")
-            outs.append(masked(drain(m)))
-        finally:
-            m.close()
-            other.close()
+    outs = [monitor_while_silenced(srv, ("CLIENT", "REPLY", "SKIP"), ("PING", "skipped"))
+            for srv in (node, redis_server)]
     assert outs[0] == outs[1], outs
     assert b'"x"' not in outs[1] and b'"y"' in outs[1]
 

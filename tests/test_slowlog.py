@@ -11,26 +11,10 @@ import time
 
 import pytest
 
-from conftest import start_node, start_redis
-from helpers import Pair, RawConn, decode_one, wait_until
+from helpers import RawConn, decode_one, wait_until
 
 ADDR = re.compile(rb"^127\.0\.0\.1:\d+$")
 
-
-@pytest.fixture
-def spair():
-    """A node and a redis-server that allows DEBUG (DEBUG SLEEP makes slow
-    commands), with raw connections to both."""
-    node = start_node()
-    ref = start_redis("--enable-debug-command", "yes")
-    a, b = RawConn(node.host, node.port), RawConn(ref.host, ref.port)
-    try:
-        yield Pair(a, b)
-    finally:
-        a.close()
-        b.close()
-        node.stop()
-        ref.stop()
 
 
 def entries(conn, since_id=None):
@@ -86,20 +70,20 @@ ERROR_LINES = [
 
 
 @pytest.mark.parametrize("line", ERROR_LINES, ids=lambda ln: " ".join(ln)[:40])
-def test_refusals_same_as_redis(spair, line):
-    assert spair.check(*line).startswith(b"-")
+def test_refusals_same_as_redis(debug_pair, line):
+    assert debug_pair.check(*line).startswith(b"-")
 
 
-def test_help_len_and_empty_get(spair):
-    help_text = spair.check("SLOWLOG", "HELP")
+def test_help_len_and_empty_get(debug_pair):
+    help_text = debug_pair.check("SLOWLOG", "HELP")
     assert help_text.startswith(b"*12\r\n+SLOWLOG <subcommand>")
-    assert spair.check("slowlog", "Help") == help_text
+    assert debug_pair.check("slowlog", "Help") == help_text
     # nothing is slower than 10 ms yet
-    assert spair.check("SLOWLOG", "LEN") == b":0\r\n"
-    assert spair.check("SLOWLOG", "GET") == b"*0\r\n"
+    assert debug_pair.check("SLOWLOG", "LEN") == b":0\r\n"
+    assert debug_pair.check("SLOWLOG", "GET") == b"*0\r\n"
     for n in ("0", "-1", "10", "9223372036854775807"):
-        assert spair.check("SLOWLOG", "GET", n) == b"*0\r\n"
-    assert spair.check("SLOWLOG", "RESET") == b"+OK\r\n"
+        assert debug_pair.check("SLOWLOG", "GET", n) == b"*0\r\n"
+    assert debug_pair.check("SLOWLOG", "RESET") == b"+OK\r\n"
 
 
 def config_pairs(conn, pattern):
@@ -109,8 +93,8 @@ def config_pairs(conn, pattern):
     return dict(zip(flat[::2], flat[1::2]))
 
 
-def test_config_parameters(spair):
-    p = spair
+def test_config_parameters(debug_pair):
+    p = debug_pair
     for conn in (p.node, p.ref):
         assert config_pairs(conn, "slowlog*") == {
             b"slowlog-log-slower-than": b"10000", b"slowlog-max-len": b"128"}
@@ -126,8 +110,8 @@ def test_config_parameters(spair):
             b"slowlog-log-slower-than": b"33", b"slowlog-max-len": b"7"}
 
 
-def test_default_threshold_logs_only_slow_commands(spair):
-    p = spair
+def test_default_threshold_logs_only_slow_commands(debug_pair):
+    p = debug_pair
     p.check("CONFIG", "SET", "slowlog-log-slower-than", "50000")
     p.check("PING")
     p.check("DEBUG", "SLEEP", "0.1")
@@ -139,8 +123,8 @@ def test_default_threshold_logs_only_slow_commands(spair):
     p.check("SLOWLOG", "LEN")
 
 
-def test_negative_threshold_logs_nothing(spair):
-    p = spair
+def test_negative_threshold_logs_nothing(debug_pair):
+    p = debug_pair
     p.check("CONFIG", "SET", "slowlog-log-slower-than", "-1")
     p.check("DEBUG", "SLEEP", "0.02")
     p.check("PING")
@@ -149,8 +133,8 @@ def test_negative_threshold_logs_nothing(spair):
 
 # ------------------------------------------------------------ what an entry holds
 
-def test_entries_same_as_redis(spair):
-    p = spair
+def test_entries_same_as_redis(debug_pair):
+    p = debug_pair
     first = start_logging(p)
     p.check("SET", "k", "v")
     p.check("GET", "k")
@@ -177,8 +161,8 @@ def test_entries_same_as_redis(spair):
     assert len(got) == 18
 
 
-def test_redacted_passwords(spair):
-    p = spair
+def test_redacted_passwords(debug_pair):
+    p = debug_pair
     first = start_logging(p)
     p.check("AUTH", "secret")
     p.check("AUTH", "user", "secret")
@@ -204,10 +188,10 @@ def test_redacted_passwords(spair):
     assert (2, [b"AUTH", b"(redacted)", b"(redacted)"], b"") in got
 
 
-def test_before_auth(spair):
+def test_before_auth(debug_pair):
     """A command refused with NOAUTH is not logged; a wrong password is,
     hidden; QUIT and RESET are logged like any command."""
-    p = spair
+    p = debug_pair
     first = start_logging(p)
     p.check("CONFIG", "SET", "requirepass", "pw")
     others = [RawConn(*conn.sock.getpeername()[:2]) for conn in (p.node, p.ref)]
@@ -231,10 +215,10 @@ def test_before_auth(spair):
         ([b"CONFIG", b"SET", b"requirepass", b"(redacted)"], b"")]
 
 
-def test_masterauth_hidden_though_unknown(spair):
+def test_masterauth_hidden_though_unknown(debug_pair):
     """This server has no replication credentials; a password sent for them
     is still kept out of the slow log, as Redis keeps it out."""
-    p = spair
+    p = debug_pair
     start_logging(p)
     p.both("CONFIG", "SET", "masterauth", "pw", "masteruser", "u")
     for conn in (p.node, p.ref):
@@ -244,8 +228,8 @@ def test_masterauth_hidden_though_unknown(spair):
     p.both("CONFIG", "SET", "masterauth", "", "masteruser", "")
 
 
-def test_transaction_logs_queued_commands_not_exec(spair):
-    p = spair
+def test_transaction_logs_queued_commands_not_exec(debug_pair):
+    p = debug_pair
     first = start_logging(p)
     p.check("MULTI")
     p.check("SET", "a", "1")
@@ -263,8 +247,8 @@ def test_transaction_logs_queued_commands_not_exec(spair):
         [b"MULTI"], [b"DISCARD"], [b"MULTI"]]
 
 
-def test_resp3_reply_shape(spair):
-    p = spair
+def test_resp3_reply_shape(debug_pair):
+    p = debug_pair
     p.hello3()
     p.check("CONFIG", "SET", "slowlog-log-slower-than", "0")
     p.check("SET", "k", "v")
@@ -281,8 +265,8 @@ def test_resp3_reply_shape(spair):
 
 # ------------------------------------------------------------ the length
 
-def test_shrinking_max_len_trims_at_the_next_entry(spair):
-    p = spair
+def test_shrinking_max_len_trims_at_the_next_entry(debug_pair):
+    p = debug_pair
     first = start_logging(p)
     for i in range(5):
         p.check("PING", str(i))
@@ -303,11 +287,11 @@ def test_shrinking_max_len_trims_at_the_next_entry(spair):
     assert same_entries(p, first) == [(got[-1][0] + 2, [b"SLOWLOG", b"RESET"], b"")]
 
 
-def test_fast_commands_trim_too(spair):
+def test_fast_commands_trim_too(debug_pair):
     """Redis trims the log after every command while logging is on, logged
     or not: a shorter max-len applies at once to a log whose threshold no
     command reaches (the CONFIG SET itself trims)."""
-    p = spair
+    p = debug_pair
     start_logging(p)
     for i in range(5):
         p.check("PING", str(i))
@@ -322,8 +306,8 @@ def test_fast_commands_trim_too(spair):
 
 # ------------------------------------------------------------ blocked commands
 
-def test_blocked_commands(spair):
-    p = spair
+def test_blocked_commands(debug_pair):
+    p = debug_pair
     first = start_logging(p)
     blocked = []
     for conn in (p.node, p.ref):
@@ -368,8 +352,8 @@ def test_blocked_commands(spair):
 
 # ------------------------------------------------------------ the command table
 
-def test_command_info_docs_and_stats(spair):
-    p = spair
+def test_command_info_docs_and_stats(debug_pair):
+    p = debug_pair
     info = [decode_one(conn.call("COMMAND", "INFO", "slowlog")) for conn in (p.node, p.ref)]
     assert info[0][0][:9] == info[1][0][:9]        # Redis adds its subcommands' rows
     assert info[0][0][:3] == [b"slowlog", -2, []]
@@ -397,8 +381,8 @@ def test_command_info_docs_and_stats(spair):
     assert "cmdstat_slowlog|get:calls=2,rejected_calls=0,failed_calls=1" in stats[0]
 
 
-def test_inside_multi_subcommand_refusals_abort(spair):
-    p = spair
+def test_inside_multi_subcommand_refusals_abort(debug_pair):
+    p = debug_pair
     p.check("MULTI")
     p.check("SLOWLOG", "LEN")
     p.check("SLOWLOG", "NOPE")
