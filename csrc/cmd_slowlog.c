@@ -23,8 +23,12 @@ static slowlog *log_get(void)
 
 static void log_line(client *c, int argc, const marg *argv, uint64_t redacted, long long us)
 {
+    slowlog *log = log_get();
     slowlog_line line = {argc, argv, redacted, c->addr, c->name};
-    slowlog_push(log_get(), &line, us < 0 ? 0 : us, mstime() / 1000);
+    if (us < 0) us = 0;
+    /* The clock only for an entry: this runs after every command. */
+    int logs = log->slower_than_us >= 0 && us >= log->slower_than_us;
+    slowlog_push(log, &line, us, logs ? mstime() / 1000 : 0);
 }
 
 void slowlog_call_end(client *c, const mcommand *cmd, long long duration_us)
