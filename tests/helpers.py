@@ -238,6 +238,22 @@ class RawConn:
         """Decoded reply of a command."""
         return decode_one(self.call(*args))
 
+    def drain(self, settle_s: float = 0.3) -> bytes:
+        """Everything buffered plus every byte that arrives within settle_s
+        of the last one (for output with no reply boundaries to wait on:
+        muted replies, monitor lines)."""
+        out, self.buf = self.buf, b""
+        self.sock.settimeout(settle_s)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    break
+                out += chunk
+        except (TimeoutError, BlockingIOError, OSError):
+            pass
+        return out
+
     def read_until_closed(self, timeout: float = DEFAULT_TIMEOUT_S) -> bytes:
         """Everything the peer sends until it closes (or the timeout)."""
         deadline = time.monotonic() + timeout

@@ -13,17 +13,7 @@ def replies_to(conn, lines, settle_s=0.3):
     """Sends every line at once; returns all the bytes that come back."""
     conn.send_raw(b"".join(encode_command(*ln) for ln in lines))
     time.sleep(settle_s)
-    conn.sock.settimeout(0.2)
-    out = b""
-    try:
-        while True:
-            chunk = conn.sock.recv(65536)
-            if not chunk:
-                break
-            out += chunk
-    except (TimeoutError, BlockingIOError, OSError):
-        pass
-    return out
+    return conn.drain(0.2)
 
 
 SCENARIOS = {

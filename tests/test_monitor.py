@@ -20,24 +20,9 @@ def masked(raw):
     return raw
 
 
-def drain(conn, settle_s=0.3):
-    """Every byte that arrives within settle_s of the last one."""
-    conn.sock.settimeout(settle_s)
-    out = b""
-    try:
-        while True:
-            chunk = conn.sock.recv(65536)
-            if not chunk:
-                break
-            out += chunk
-    except (TimeoutError, BlockingIOError, OSError):
-        pass
-    return out
-
-
 def run_lines(conn, lines, settle_s=0.3):
     conn.send_raw(b"".join(encode_command(*ln) for ln in lines))
-    return drain(conn, settle_s)
+    return conn.drain(settle_s)
 
 
 def scenario(host, port, lines, monitor_lines=()):
@@ -49,7 +34,7 @@ def scenario(host, port, lines, monitor_lines=()):
         assert m.call("MONITOR") == b"+OK\r\n"
         own = run_lines(m, monitor_lines) if monitor_lines else b""
         replies = run_lines(c, lines)
-        return masked(own + drain(m, 0.3)), masked(replies)
+        return masked(own + m.drain(0.3)), masked(replies)
     finally:
         m.close()
         c.close()
@@ -174,10 +159,10 @@ def test_resp3_and_blocking(node, redis_server):
             m.call("HELLO", "3")
             assert m.call("MONITOR") == b"+OK\r\n"
             c.send("BLPOP", "L", "5")
-            first = drain(m)
+            first = m.drain()
             assert d.call("RPUSH", "L", "x") == b":1\r\n"
             assert c.read_reply() == b"*2\r\n$1\r\nL\r\n$1\r\nx\r\n"
-            out.append(masked(first + drain(m)))
+            out.append(masked(first + m.drain()))
         finally:
             for conn in (m, c, d):
                 conn.close()
@@ -195,12 +180,12 @@ def test_reset_and_disconnect_stop_monitoring(node):
         assert m1.call("RESET") == b"+RESET\r\n"
         m2.close()                       # its slot must be forgotten, not written to
         assert c.call("SET", "after", "1") == b"+OK\r\n"
-        assert drain(m1, 0.2) == b""
+        assert m1.drain(0.2) == b""
         assert m1.call("GET", "after") == b"$1\r\n1\r\n"    # a normal client again
         m3 = RawConn(node.host, node.port)
         assert m3.call("MONITOR") == b"+OK\r\n"
         assert c.call("ECHO", "seen") == b"$4\r\nseen\r\n"
-        assert masked(drain(m3)) == b'+TS [0 ADDR] "ECHO" "seen"\r\n'
+        assert masked(m3.drain()) == b'+TS [0 ADDR] "ECHO" "seen"\r\n'
         m3.close()
     finally:
         for conn in (m1, m2, c):
@@ -220,7 +205,7 @@ def monitor_while_silenced(srv, silence, then):
         m.send(*then)
         time.sleep(0.1)
         other.call("SET", "y", "2")
-        return masked(drain(m))
+        return masked(m.drain())
     finally:
         m.close()
         other.close()
@@ -257,7 +242,7 @@ def test_client_pause_all_does_not_hold_a_monitor(node, redis_server):
             c.send("PING", "held")
             t0 = time.monotonic()
             m.send("PING", "now")
-            assert masked(drain(m, 0.3)) == b'$3\r\nnow\r\n+TS [0 ADDR] "PING" "now"\r\n', \
+            assert masked(m.drain(0.3)) == b'$3\r\nnow\r\n+TS [0 ADDR] "PING" "now"\r\n', \
                 srv.name
             assert time.monotonic() - t0 < 1.0, srv.name
             p.call("CLIENT", "UNPAUSE")
@@ -280,11 +265,11 @@ def test_idle_timeout_spares_a_monitor(node, redis_server):
             assert admin.call("CONFIG", "SET", "timeout", "1") == b"+OK\r\n"
             admin.close()
             time.sleep(2.5)
-            assert masked(drain(m, 0.1)) == b'+TS [0 ADDR] "PING"\r\n', srv.name
+            assert masked(m.drain(0.1)) == b'+TS [0 ADDR] "PING"\r\n', srv.name
             c.sock.settimeout(0.5)
             assert c.sock.recv(16) == b"", srv.name      # the idle normal client was closed
             m.send("ECHO", "alive")
-            assert masked(drain(m, 0.3)) == b'$5\r\nalive\r\n+TS [0 ADDR] "ECHO" "alive"\r\n', \
+            assert masked(m.drain(0.3)) == b'$5\r\nalive\r\n+TS [0 ADDR] "ECHO" "alive"\r\n', \
                 srv.name
         finally:
             RawConn(srv.host, srv.port).call("CONFIG", "SET", "timeout", "0")
@@ -300,9 +285,9 @@ def test_protocol_error_after_reply_skip_like_redis(node, redis_server):
         m = RawConn(srv.host, srv.port)
         try:
             assert m.call("MONITOR") == b"+OK\r\n"
-            outs.append(masked(run_lines(m, [("CLIENT", "REPLY", "SKIP")]) + drain(m)))
+            outs.append(masked(run_lines(m, [("CLIENT", "REPLY", "SKIP")]) + m.drain()))
             m.send_raw(b"*x\r\n")
-            outs.append(drain(m, 0.3))
+            outs.append(m.drain(0.3))
         finally:
             m.close()
     assert outs[:2] == outs[2:], outs
