@@ -254,6 +254,15 @@ int command_subcommand_is_admin(const mcommand *cmd, const marg *sub)
     return k != NULL && k->is_admin != NULL && k->is_admin(sub);
 }
 
+/* Which known subcommands of a keyed container read a key, as Redis 7.0
+ * flags them: OBJECT's but HELP, and MEMORY USAGE. */
+int command_subcommand_has_keys(const mcommand *cmd, const marg *sub)
+{
+    if (cmd->proc == objectCommand) return !arg_equals(sub, "help");
+    if (cmd->proc == memoryCommand) return arg_equals(sub, "usage");
+    return 0;
+}
+
 /* COMMAND alone is a command of its own; with arguments, a container. */
 int command_has_subcommands(const mcommand *cmd)
 {
@@ -826,8 +835,7 @@ static void command_getkeys_sub(client *c, int with_flags)
         return;
     }
     int has_keys = command_has_subcommands(cmd)
-        ? sub_arity != 0 && ((strcmp(cmd->name, "object") == 0 && !arg_equals(&argv[1], "help")) ||
-                             (strcmp(cmd->name, "memory") == 0 && arg_equals(&argv[1], "usage")))
+        ? sub_arity != 0 && command_subcommand_has_keys(cmd, &argv[1])
         : command_has_keys(cmd);
     if (!has_keys) {
         reply_error(c, "ERR The command has no key arguments");

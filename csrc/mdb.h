@@ -461,6 +461,8 @@ int latency_subcommand_arity(const marg *sub);        /* cmd_latency.c */
 int memory_subcommand_arity(const marg *sub);         /* cmd_memory.c */
 /* Whether a container's subcommand is administrative (MONITOR hides it). */
 int command_subcommand_is_admin(const mcommand *cmd, const marg *sub);   /* commands.c */
+/* Whether a container's known subcommand reads a key (OBJECT ENCODING, MEMORY USAGE). */
+int command_subcommand_has_keys(const mcommand *cmd, const marg *sub);  /* commands.c */
 int client_subcommand_is_admin(const marg *sub);      /* cmd_conn.c */
 int config_subcommand_is_admin(const marg *sub);      /* config.c */
 int slowlog_subcommand_is_admin(const marg *sub);     /* cmd_slowlog.c */

@@ -68,8 +68,9 @@ int monitor_refuses(client *c, const mcommand *cmd)
     /* PUBLISH is what Redis calls may-replicate: it reaches replicas too. */
     if (!(cmd->flags & (CMD_WRITE | CMD_READONLY)) && cmd->proc != publishCommand)
         return 0;
-    /* Redis flags OBJECT per subcommand: HELP reads nothing, the rest read a key */
-    if (cmd->proc == objectCommand && c->argc == 2 && arg_equals(&c->argv[1], "help"))
+    /* Redis flags a container's subcommands one by one: OBJECT HELP and
+     * MEMORY STATS read nothing */
+    if (c->argc >= 2 && command_has_subcommands(cmd) && !command_subcommand_has_keys(cmd, &c->argv[1]))
         return 0;
     reply_error(c, "ERR Replica can't interact with the keyspace");
     return 1;

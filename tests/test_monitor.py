@@ -101,6 +101,8 @@ MONITOR_OWN = {
     "monitor_twice": [("MONITOR",), ("PING", "after")],
     # OBJECT HELP reads no key (Redis flags OBJECT's subcommands one by one)
     "object_help": [("OBJECT", "HELP"), ("OBJECT", "ENCODING", "x"), ("OBJECT", "FREQ", "x")],
+    # likewise MEMORY: only USAGE reads a key
+    "memory_subcommands": [("MEMORY", "USAGE", "x"), ("MEMORY", "HELP"), ("MEMORY", "DOCTOR")],
     "multi_refused_inside": [("MULTI",), ("GET", "x"), ("PING",), ("EXEC",)],
     # in RESP2 subscribed mode the subscribed-mode refusal comes first
     "subscribed": [("SUBSCRIBE", "q"), ("GET", "x"), ("PING",), ("UNSUBSCRIBE",)],
